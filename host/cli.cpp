@@ -1,0 +1,100 @@
+// vitedit host — shared option handling.
+#include "cli.hpp"
+
+#include <iostream>
+#include <sstream>
+
+namespace vitedit::cli {
+
+bool parse(const std::string& command, const std::string& usage, po::options_description& desc,
+           const std::vector<std::string>& args, po::variables_map& vm,
+           const po::positional_options_description* positional) {
+    desc.add_options()("help,h", "show this help");
+    try {
+        auto parser = po::command_line_parser(args).options(desc);
+        if (positional) parser.positional(*positional);
+        po::store(parser.run(), vm);
+        if (vm.count("help")) {
+            std::cout << "usage: vitedit " << command << " " << usage << "\n\n" << desc << "\n";
+            return false;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::ostringstream o;
+        o << e.what() << "\nusage: vitedit " << command << " " << usage << "\n(see `vitedit " << command << " --help`)";
+        throw UsageError(o.str());
+    }
+    return true;
+}
+
+void add_plugin_options(po::options_description& desc) {
+    desc.add_options()("plugin-dir", po::value<std::vector<std::string>>()->composing(),
+                       "extra directory to search for backends and plugins (repeatable; searched before "
+                       "$VITEDIT_PLUGIN_PATH, the install's and the executable's plugin folders)");
+}
+
+void add_backend_option(po::options_description& desc) {
+    desc.add_options()("backend", po::value<std::string>()->default_value(""),
+                       "compute backend: onednn, torch, cuda (default: the best usable one)");
+}
+
+Registry& registry(const po::variables_map& vm) {
+    static Registry reg;
+    static bool scanned = false;
+    if (!scanned) {
+        std::vector<std::string> dirs;
+        if (vm.count("plugin-dir")) dirs = vm["plugin-dir"].as<std::vector<std::string>>();
+        reg.scan(Registry::default_search_path(dirs));
+        scanned = true;
+    }
+    return reg;
+}
+
+void add_model_overrides(po::options_description& desc) {
+    desc.add_options()
+        ("heads", po::value<int>(), "attention heads (overrides the file's vitedit.num_heads)")
+        ("ln-eps", po::value<float>(), "LayerNorm epsilon (overrides vitedit.ln_eps)")
+        ("mean", po::value<std::string>(), "input mean, one value or one per channel, comma-separated")
+        ("std", po::value<std::string>(), "input std, one value or one per channel, comma-separated")
+        ("classes", po::value<std::string>(), "class names, comma-separated");
+}
+
+static std::vector<std::string> split_commas(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ',')) out.push_back(item);
+    return out;
+}
+
+static std::vector<float> floats(const std::string& s, const char* flag) {
+    std::vector<float> v;
+    for (const auto& x : split_commas(s)) {
+        try {
+            size_t used = 0;
+            v.push_back(std::stof(x, &used));
+            if (used != x.size()) throw std::invalid_argument(x);
+        } catch (const std::exception&) {
+            throw UsageError(std::string("--") + flag + ": '" + x + "' is not a number");
+        }
+    }
+    return v;
+}
+
+ConfigOverrides model_overrides(const po::variables_map& vm) {
+    ConfigOverrides o;
+    if (vm.count("heads")) {
+        o.heads = vm["heads"].as<int>();
+        if (o.heads <= 0) throw UsageError("--heads must be positive");
+    }
+    if (vm.count("ln-eps")) {
+        o.ln_eps = vm["ln-eps"].as<float>();
+        if (!(o.ln_eps > 0)) throw UsageError("--ln-eps must be positive");
+    }
+    if (vm.count("mean")) o.mean = floats(vm["mean"].as<std::string>(), "mean");
+    if (vm.count("std")) o.std = floats(vm["std"].as<std::string>(), "std");
+    if (vm.count("classes")) o.classes = split_commas(vm["classes"].as<std::string>());
+    return o;
+}
+
+}  // namespace vitedit::cli

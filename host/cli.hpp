@@ -1,0 +1,42 @@
+// vitedit host — what every command shares: the command table, common options, the registry.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "vitedit/registry.hpp"
+#include "vitedit/vit_config.hpp"
+
+namespace vitedit::cli {
+
+namespace po = boost::program_options;
+
+// A bad command line: printed with the command's usage, exit status 2.
+struct UsageError : std::runtime_error { using std::runtime_error::runtime_error; };
+
+struct Command {
+    const char* name;
+    const char* summary;
+    std::function<int(const std::vector<std::string>& args)> run;
+};
+const std::vector<Command>& commands();
+
+// Parses args against desc (+ --help). Returns false when --help was printed.
+bool parse(const std::string& command, const std::string& usage, po::options_description& desc,
+           const std::vector<std::string>& args, po::variables_map& vm,
+           const po::positional_options_description* positional = nullptr);
+
+// --plugin-dir (repeatable) and --backend.
+void add_plugin_options(po::options_description& desc);
+void add_backend_option(po::options_description& desc);
+// Scans the search path (explicit --plugin-dir first).
+Registry& registry(const po::variables_map& vm);
+
+// --heads, --ln-eps, --mean, --std, --classes: override the model file's metadata.
+void add_model_overrides(po::options_description& desc);
+ConfigOverrides model_overrides(const po::variables_map& vm);
+
+}  // namespace vitedit::cli

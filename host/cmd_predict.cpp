@@ -1,0 +1,69 @@
+// vitedit predict — classify images.
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "vitedit/image.hpp"
+#include "vitedit/model.hpp"
+#include "vitedit/vit.hpp"
+
+namespace vitedit::cli {
+
+int cmd_predict(const std::vector<std::string>& args) {
+    po::options_description desc("options");
+    desc.add_options()
+        ("model", po::value<std::string>()->required(), "model weights (.safetensors; timm, Hugging Face or torchvision names)")
+        ("image", po::value<std::vector<std::string>>()->required()->composing(), "image file (repeatable; PNG, JPEG, BMP, ...)")
+        ("json", "print one JSON object per image and line");
+    add_backend_option(desc);
+    add_plugin_options(desc);
+    add_model_overrides(desc);
+    po::variables_map vm;
+    if (!parse("predict", "--model F --image P [--image P ...] [--backend B] [--json]", desc, args, vm)) return 0;
+
+    const ModelFile model = load_model(vm["model"].as<std::string>(), model_overrides(vm));
+    const VitConfig& cfg = model.config;
+    const auto paths = vm["image"].as<std::vector<std::string>>();
+    // Decode everything before touching the backend: a bad image fails fast and names itself.
+    std::vector<std::vector<float>> inputs;
+    for (const auto& p : paths) inputs.push_back(to_model_input(load_image(p), cfg));
+
+    auto backend = registry(vm).create_backend(vm["backend"].as<std::string>());
+    Vit vit(backend, cfg, model.tensors);
+    const bool json = vm.count("json") > 0;
+    if (!json)
+        std::cerr << "model: " << cfg.summary() << " (" << model.naming << " names), backend: " << backend->name() << "\n";
+
+    const size_t batch = 32, per = inputs.empty() ? 0 : inputs[0].size();
+    for (size_t start = 0; start < inputs.size(); start += batch) {
+        const size_t n = std::min(batch, inputs.size() - start);
+        std::vector<float> chw(n * per);
+        for (size_t i = 0; i < n; ++i) std::copy(inputs[start + i].begin(), inputs[start + i].end(), chw.begin() + i * per);
+        const std::vector<float> logits = vit.forward(vit.upload_images(chw, static_cast<int64_t>(n))).logits.download();
+        const int K = cfg.num_classes;
+        for (size_t i = 0; i < n; ++i) {
+            const float* l = &logits[i * K];
+            const int label = static_cast<int>(std::max_element(l, l + K) - l);
+            double z = 0;
+            for (int k = 0; k < K; ++k) z += std::exp(static_cast<double>(l[k] - l[label]));
+            const double prob = 1.0 / z;
+            const std::string& path = paths[start + i];
+            const std::string cls = label < static_cast<int>(cfg.classes.size()) ? cfg.classes[label] : "";
+            if (json) {
+                nlohmann::json j = {{"image", path}, {"logits", std::vector<float>(l, l + K)}, {"label", label}, {"prob", prob}};
+                if (!cls.empty()) j["class"] = cls;
+                std::cout << j.dump() << "\n";
+            } else {
+                std::cout << path << "\t" << label << (cls.empty() ? "" : " (" + cls + ")") << "\t" << std::fixed
+                          << std::setprecision(4) << prob << "\n";
+            }
+        }
+    }
+    return 0;
+}
+
+}  // namespace vitedit::cli

@@ -1,0 +1,56 @@
+// vitedit — locate, edit and prove edits of Vision Transformer classifiers.
+//
+// `vitedit <command> [options]`; each command lives in its own cmd_*.cpp.
+#include <iostream>
+
+#include "cli.hpp"
+#include "vitedit/abi.h"
+
+namespace vitedit::cli {
+int cmd_plugins(const std::vector<std::string>& args);
+int cmd_predict(const std::vector<std::string>& args);
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> table = {
+        {"plugins", "list the backends, locators and editors found, and whether each can be used", cmd_plugins},
+        {"predict", "classify images with a model", cmd_predict},
+    };
+    return table;
+}
+}  // namespace vitedit::cli
+
+static void usage(std::ostream& o) {
+    o << "usage: vitedit <command> [options]   (vitedit <command> --help for its options)\n\ncommands:\n";
+    for (const auto& c : vitedit::cli::commands()) o << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
+}
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        usage(std::cerr);
+        return 2;
+    }
+    const std::string name = argv[1];
+    if (name == "--help" || name == "-h" || name == "help") {
+        usage(std::cout);
+        return 0;
+    }
+    if (name == "--version") {
+        std::cout << "vitedit 0.1.0 (ABI " << VITEDIT_ABI_MAJOR << "." << VITEDIT_ABI_MINOR << ")\n";
+        return 0;
+    }
+    for (const auto& c : vitedit::cli::commands()) {
+        if (name != c.name) continue;
+        try {
+            return c.run(std::vector<std::string>(argv + 2, argv + argc));
+        } catch (const vitedit::cli::UsageError& e) {
+            std::cerr << "vitedit " << name << ": " << e.what() << "\n";
+            return 2;
+        } catch (const std::exception& e) {
+            std::cerr << "vitedit " << name << ": error: " << e.what() << "\n";
+            return 1;
+        }
+    }
+    std::cerr << "vitedit: unknown command '" << name << "'\n";
+    usage(std::cerr);
+    return 2;
+}

@@ -1,0 +1,68 @@
+/* vitedit — the C boundary's common vocabulary: ABI version, status codes, export macro.
+ *
+ * Everything that crosses a shared-library boundary in vitedit is plain C (DESIGN.md §4.1):
+ * structs of function pointers that begin with their own size, opaque contexts, and integer
+ * status codes whose readable message is fetched from the object that failed. */
+#ifndef VITEDIT_ABI_H
+#define VITEDIT_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ABI major: must match exactly between host and plugin. Bumped when a shipped struct member
+ * moves, changes type or meaning, or an entry is removed.
+ * ABI minor: grows when members are appended to the end of a table. A host zero-fills what an
+ * older plugin lacks; a NULL optional entry means "not provided". */
+#define VITEDIT_ABI_MAJOR 1
+#define VITEDIT_ABI_MINOR 0
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int32_t ve_status;
+enum {
+    VE_OK = 0,
+    VE_ERR_UNSUPPORTED = 1, /* the op or argument combination is not implemented here */
+    VE_ERR_INVALID = 2,     /* bad argument: shapes, strides, dtypes, NULLs */
+    VE_ERR_OOM = 3,         /* allocation failed */
+    VE_ERR_UNAVAILABLE = 4, /* the device/runtime is not usable on this machine */
+    VE_ERR_INTERNAL = 5     /* anything else; the message says what */
+};
+
+/* What a shared library provides. */
+typedef enum ve_plugin_kind {
+    VE_KIND_BACKEND = 1,
+    VE_KIND_LOCATOR = 2,
+    VE_KIND_EDITOR = 3
+} ve_plugin_kind;
+
+/* The one thing every vitedit library exports, under the alias VITEDIT_QUERY_SYMBOL:
+ *     const ve_plugin_info* vitedit_query(void);
+ * It must not allocate, start threads or touch a device: the host calls it on every library
+ * it finds, to list them. `entry` points to the kind's table (ve_backend_entry,
+ * ve_locator_entry or ve_editor_entry); its layout is only trusted when abi_major matches. */
+typedef struct ve_plugin_info {
+    uint64_t struct_size;   /* sizeof(ve_plugin_info) as the plugin was built */
+    uint32_t abi_major;     /* VITEDIT_ABI_MAJOR the plugin was built against */
+    uint32_t abi_minor;     /* VITEDIT_ABI_MINOR the plugin was built against */
+    int32_t kind;           /* ve_plugin_kind */
+    const char* name;       /* short unique name within its kind, e.g. "onednn", "saliency" */
+    const char* description;/* one line for `vitedit plugins` */
+    const char* version;    /* the plugin's own version string */
+    const void* entry;      /* kind-specific entry table */
+} ve_plugin_info;
+
+#define VITEDIT_QUERY_SYMBOL "vitedit_query"
+
+#ifdef __cplusplus
+}
+#endif
+
+#if defined(_WIN32)
+#define VITEDIT_EXPORT __declspec(dllexport)
+#else
+#define VITEDIT_EXPORT __attribute__((visibility("default")))
+#endif
+
+#endif

@@ -1,0 +1,59 @@
+// vitedit — one pre-LN transformer block (attention + GELU MLP), forward and backward, written
+// once against vitedit::Backend. The ViT and the hypernetwork locator are both stacks of it.
+#pragma once
+
+#include <string>
+
+#include "vitedit/backend.hpp"
+
+namespace vitedit {
+
+// The parameters of one block (views of the owner's tensors), timm layout.
+struct BlockParams {
+    Tensor norm1_w, norm1_b;
+    Tensor qkv_w, qkv_b;     // [3D, D], [3D]
+    Tensor proj_w, proj_b;   // [D, D], [D]
+    Tensor norm2_w, norm2_b;
+    Tensor fc1_w, fc1_b;     // [H, D], [H]
+    Tensor fc2_w, fc2_b;     // [D, H], [D]
+};
+
+// Gradient destinations for one block; an undefined Tensor means "not wanted".
+struct BlockGrads {
+    Tensor norm1_w, norm1_b, qkv_w, qkv_b, proj_w, proj_b, norm2_w, norm2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+    bool any() const;
+};
+
+// What the backward pass needs from the forward pass of one block.
+struct BlockActivations {
+    Tensor x;                    // block input [N, T, D]
+    Tensor ln1, mean1, rstd1;    // [N*T, D], [N*T], [N*T]
+    Tensor qkv;                  // [N, T, 3D]
+    Tensor probs;                // [N, heads, T, T]
+    Tensor attn;                 // [N, T, D] attention output before proj
+    Tensor x_mid;                // x + attention branch
+    Tensor ln2, mean2, rstd2;
+    Tensor hidden;               // fc1 output before GELU [N*T, H]
+    Tensor act;                  // GELU output
+};
+
+struct BlockShape {
+    int heads = 1;
+    float ln_eps = 1e-6f;
+};
+
+// out = block(x). x and out: contiguous [N, T, D]; out must not alias x. When `acts` is given it
+// receives what backward needs (x is kept by reference, so the caller must not overwrite it).
+void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const Tensor& x,
+                   const Tensor& out, BlockActivations* acts);
+
+// Backpropagates dout through the block: parameter gradients go to `grads` (accumulated with
+// `beta`), and dx (if defined) receives the input gradient (overwritten). Work below what is
+// needed (no dx and no lower parameter wanted) is skipped.
+void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, const BlockActivations& a,
+                    const Tensor& dout, const BlockGrads& grads, float beta, const Tensor* dx);
+
+// y = x @ w^T + b (b may be undefined): the linear layer, x [R, in], w [out, in], y [R, out].
+void linear_forward(Backend& be, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& y);
+
+}  // namespace vitedit

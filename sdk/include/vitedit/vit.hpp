@@ -1,0 +1,69 @@
+// vitedit — the ViT engine: forward and backward of a ViT classifier on any backend.
+//
+// Backend-agnostic: all compute goes through vitedit::Backend. Forward returns the logits and
+// the final CLS feature (after the final LayerNorm) and, on request, the activations backward
+// needs. Backward produces gradients for any subset of parameters and stops at the lowest block
+// that subset needs (editing blocks 7-9 never touches blocks 0-6 on the way back).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vitedit/backend.hpp"
+#include "vitedit/transformer_block.hpp"
+#include "vitedit/vit_config.hpp"
+
+namespace vitedit {
+
+class Vit {
+public:
+    // Uploads canonical (timm-named) tensors to the backend; shapes must match the config.
+    Vit(std::shared_ptr<Backend> backend, const VitConfig& config,
+        const std::map<std::string, HostTensor>& tensors);
+
+    const VitConfig& config() const { return cfg_; }
+    Backend& backend() const { return *be_; }
+    const std::vector<std::string>& param_names() const { return names_; }
+    const Tensor& param(const std::string& name) const;
+    std::map<std::string, HostTensor> download_params() const;
+
+    struct Activations {
+        Tensor cols;                          // im2col of the images [N*P, C*p*p]
+        std::vector<BlockActivations> blocks;
+        Tensor cls, norm_mean, norm_rstd;     // final CLS rows before the LayerNorm
+        Tensor features;                      // after it [N, D]
+    };
+    struct Output {
+        Tensor logits;    // [N, classes]
+        Tensor features;  // [N, D]
+    };
+
+    // images: [N, C, H, W], already normalized.
+    Output forward(const Tensor& images, Activations* acts = nullptr) const;
+
+    // Zero-initialized gradient buffers for the named parameters.
+    std::map<std::string, Tensor> make_grads(const std::vector<std::string>& names) const;
+    // grads[name] = d(loss)/d(param) + beta * grads[name] for every key present, given
+    // dlogits = d(loss)/d(logits). Stops at the lowest block the requested set needs.
+    void backward(const Activations& acts, const Tensor& dlogits, const std::map<std::string, Tensor>& grads,
+                  float beta = 0.0f) const;
+
+    // The lowest block index backward visits for these parameters (-1: down to the embedding,
+    // depth: the head only).
+    int lowest_block(const std::vector<std::string>& names) const;
+
+    // Host images ([N, C, H, W] floats, normalized) to a backend tensor.
+    Tensor upload_images(const std::vector<float>& chw, int64_t n) const;
+
+private:
+    std::shared_ptr<Backend> be_;
+    VitConfig cfg_;
+    std::vector<std::string> names_;
+    std::map<std::string, Tensor> params_;
+    std::vector<BlockParams> blocks_;
+    BlockShape shape_;
+};
+
+}  // namespace vitedit

@@ -1,0 +1,99 @@
+// vitedit — image decoding/encoding with stb, and preprocessing for the model.
+#include "vitedit/image.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include "vitedit/backend.hpp"
+#include "vitedit/safetensors.hpp"
+
+namespace vitedit {
+
+Image load_image(const std::string& path) {
+    int w = 0, h = 0, c = 0;
+    if (!stbi_info(path.c_str(), &w, &h, &c)) {
+        const char* why = stbi_failure_reason();
+        FILE* f = std::fopen(path.c_str(), "rb");
+        if (!f) throw Error(path + ": cannot open image (" + std::string(std::strerror(errno)) + ")");
+        std::fclose(f);
+        throw Error(path + ": not a decodable image (" + std::string(why ? why : "unknown format") + ")");
+    }
+    if (w <= 0 || h <= 0 || w > 16384 || h > 16384)
+        throw Error(path + ": image size " + std::to_string(w) + "x" + std::to_string(h) + " is out of range");
+    const int want = (c == 1 || c == 2) ? 1 : 3;
+    unsigned char* data = stbi_load(path.c_str(), &w, &h, &c, want);
+    if (!data) {
+        const char* why = stbi_failure_reason();
+        throw Error(path + ": cannot decode image (" + std::string(why ? why : "unknown error") + ")");
+    }
+    Image img;
+    img.width = w;
+    img.height = h;
+    img.channels = want;
+    img.pixels.assign(data, data + static_cast<size_t>(w) * h * want);
+    stbi_image_free(data);
+    return img;
+}
+
+void save_png(const std::string& path, const Image& image) {
+    if (image.width <= 0 || image.height <= 0 || (image.channels != 1 && image.channels != 3) ||
+        image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.channels)
+        throw Error(path + ": refusing to write an inconsistent image");
+    std::string bytes;
+    auto sink = [](void* ctx, void* data, int size) {
+        static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+    };
+    if (!stbi_write_png_to_func(sink, &bytes, image.width, image.height, image.channels, image.pixels.data(),
+                                image.width * image.channels))
+        throw Error(path + ": PNG encoding failed");
+    write_file_atomic(path, bytes);
+}
+
+std::vector<float> to_model_input(const Image& img, const VitConfig& cfg) {
+    const int C = cfg.in_chans, H = cfg.image_h(), W = cfg.image_w();
+    // Channel conversion to floats in [0, 1] at the source resolution.
+    const size_t plane = static_cast<size_t>(img.width) * img.height;
+    std::vector<float> src(plane * C);
+    for (size_t i = 0; i < plane; ++i) {
+        const uint8_t* px = &img.pixels[i * img.channels];
+        for (int c = 0; c < C; ++c) {
+            float v;
+            if (img.channels == C) v = px[c];
+            else if (img.channels == 1) v = px[0];
+            else v = 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];  // RGB -> luma (ITU-R 601)
+            src[c * plane + i] = v / 255.0f;
+        }
+    }
+    std::vector<float> out(static_cast<size_t>(C) * H * W);
+    const bool same = img.width == W && img.height == H;
+    const float sx = static_cast<float>(img.width) / W, sy = static_cast<float>(img.height) / H;
+    for (int c = 0; c < C; ++c) {
+        const float* s = &src[c * plane];
+        for (int y = 0; y < H; ++y) {
+            for (int x = 0; x < W; ++x) {
+                float v;
+                if (same) {
+                    v = s[static_cast<size_t>(y) * img.width + x];
+                } else {
+                    const float fy = std::clamp((y + 0.5f) * sy - 0.5f, 0.0f, img.height - 1.0f);
+                    const float fx = std::clamp((x + 0.5f) * sx - 0.5f, 0.0f, img.width - 1.0f);
+                    const int y0 = static_cast<int>(fy), x0 = static_cast<int>(fx);
+                    const int y1 = std::min(y0 + 1, img.height - 1), x1 = std::min(x0 + 1, img.width - 1);
+                    const float wy = fy - y0, wx = fx - x0;
+                    auto at = [&](int yy, int xx) { return s[static_cast<size_t>(yy) * img.width + xx]; };
+                    v = (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x1)) + wy * ((1 - wx) * at(y1, x0) + wx * at(y1, x1));
+                }
+                out[(static_cast<size_t>(c) * H + y) * W + x] = (v - cfg.mean[c]) / cfg.std[c];
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace vitedit

@@ -1,0 +1,217 @@
+// vitedit — the plugin registry: find libraries, check them, keep them loaded.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstddef>
+#include <dlfcn.h>
+#include <sstream>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <boost/filesystem.hpp>
+
+#include "vitedit/backend.h"
+#include "vitedit/plugin.h"
+#include "vitedit/registry.hpp"
+
+namespace fs = boost::filesystem;
+namespace dll = boost::dll;
+
+namespace vitedit {
+
+const char* kind_name(int kind) {
+    switch (kind) {
+    case VE_KIND_BACKEND: return "backend";
+    case VE_KIND_LOCATOR: return "locator";
+    case VE_KIND_EDITOR: return "editor";
+    default: return "unknown";
+    }
+}
+
+namespace {
+
+void host_log(void*, int32_t level, const char* message) {
+    static const char* names[] = {"debug", "info", "warning", "error"};
+    if (level < VE_LOG_INFO) return;
+    std::fprintf(stderr, "vitedit: %s: %s\n", names[std::clamp(level, 0, 3)], message ? message : "");
+}
+
+void host_progress(void*, const char*, double, double) {}
+
+// The smallest size of each kind's entry table an ABI-1 plugin may have: the members the host
+// calls unconditionally. Newer minors append members; the host reads those only if present.
+uint64_t min_entry_size(int kind) {
+    switch (kind) {
+    case VE_KIND_BACKEND: return offsetof(ve_backend_entry, create) + sizeof(void*);
+    case VE_KIND_LOCATOR: return offsetof(ve_locator_entry, last_error) + sizeof(void*);
+    case VE_KIND_EDITOR: return offsetof(ve_editor_entry, last_error) + sizeof(void*);
+    default: return 0;
+    }
+}
+
+}  // namespace
+
+const ve_host_api* Registry::host_api() {
+    static const ve_host_api api = {sizeof(ve_host_api), VITEDIT_ABI_MAJOR, VITEDIT_ABI_MINOR, nullptr,
+                                    &host_log, &host_progress};
+    return &api;
+}
+
+std::vector<std::string> Registry::default_search_path(const std::vector<std::string>& explicit_dirs) {
+    std::vector<std::string> dirs(explicit_dirs);
+    if (const char* env = std::getenv("VITEDIT_PLUGIN_PATH")) {
+        std::stringstream ss(env);
+        std::string d;
+        while (std::getline(ss, d, ':'))
+            if (!d.empty()) dirs.push_back(d);
+    }
+    boost::system::error_code ec;
+    fs::path exe_dir = dll::program_location(ec).parent_path();
+    if (!ec) {
+        dirs.push_back((exe_dir.parent_path() / "lib" / "vitedit" / "plugins").string());
+        dirs.push_back((exe_dir / "plugins").string());
+    }
+    return dirs;
+}
+
+const PluginRecord& Registry::add_library(const std::string& path) {
+    PluginRecord rec;
+    rec.path = path;
+    auto lib = std::make_shared<dll::shared_library>();
+    boost::system::error_code ec;
+    // rtld_now: a missing symbol fails here, not at the first call; rtld_local: no pollution.
+    lib->load(path, dll::load_mode::rtld_now | dll::load_mode::rtld_local, ec);
+    if (ec) {
+        rec.state = "load failed";
+        const char* why = nullptr;
+#if defined(__unix__)
+        why = ::dlerror();
+#endif
+        rec.reason = why ? why : ec.message();
+        records_.push_back(rec);
+        return records_.back();
+    }
+    rec.library = lib;
+    if (!lib->has(VITEDIT_QUERY_SYMBOL)) {
+        rec.state = "not a vitedit plugin";
+        rec.reason = "it exports no '" VITEDIT_QUERY_SYMBOL "' symbol";
+        records_.push_back(rec);
+        return records_.back();
+    }
+    const ve_plugin_info* info = nullptr;
+    try {
+        auto query = lib->get_alias<const ve_plugin_info*()>(VITEDIT_QUERY_SYMBOL);
+        info = query();
+    } catch (const std::exception& e) {
+        rec.state = "query failed";
+        rec.reason = e.what();
+        records_.push_back(rec);
+        return records_.back();
+    }
+    if (!info || info->struct_size < offsetof(ve_plugin_info, entry) + sizeof(void*)) {
+        rec.state = "query failed";
+        rec.reason = info ? "its ve_plugin_info is too small (" + std::to_string(info->struct_size) + " bytes)"
+                          : "vitedit_query() returned NULL";
+        records_.push_back(rec);
+        return records_.back();
+    }
+    rec.info = info;
+    rec.name = info->name ? info->name : "";
+    rec.kind = info->kind;
+    if (info->abi_major != VITEDIT_ABI_MAJOR) {
+        rec.state = "incompatible ABI";
+        rec.reason = "plugin '" + rec.name + "' (" + path + ") was built for vitedit ABI " +
+                     std::to_string(info->abi_major) + "." + std::to_string(info->abi_minor) +
+                     "; this host speaks ABI " + std::to_string(VITEDIT_ABI_MAJOR) + "." +
+                     std::to_string(VITEDIT_ABI_MINOR) + " (majors must match)";
+        records_.push_back(rec);
+        return records_.back();
+    }
+    if (rec.name.empty() || min_entry_size(rec.kind) == 0 || !info->entry ||
+        *static_cast<const uint64_t*>(info->entry) < min_entry_size(rec.kind)) {
+        rec.state = "invalid plugin";
+        rec.reason = rec.name.empty() ? "it has no name" : min_entry_size(rec.kind) == 0 ? "unknown kind " + std::to_string(rec.kind)
+                                                                                        : "its entry table is missing or too small";
+        records_.push_back(rec);
+        return records_.back();
+    }
+    for (const auto& other : records_) {
+        if (other.usable && other.kind == rec.kind && other.name == rec.name) {
+            rec.state = "shadowed";
+            rec.reason = "a " + std::string(kind_name(rec.kind)) + " named '" + rec.name + "' was already loaded from " + other.path;
+            records_.push_back(rec);
+            return records_.back();
+        }
+    }
+    if (rec.kind == VE_KIND_BACKEND) {
+        auto* entry = static_cast<const ve_backend_entry*>(info->entry);
+        char reason[512] = {0};
+        rec.score = entry->probe(reason, sizeof reason);
+        if (rec.score <= 0) {
+            rec.state = "unavailable";
+            rec.reason = reason[0] ? reason : "its probe says it cannot run here";
+            records_.push_back(rec);
+            return records_.back();
+        }
+    }
+    rec.usable = true;
+    rec.state = "ok";
+    records_.push_back(rec);
+    return records_.back();
+}
+
+void Registry::scan(const std::vector<std::string>& dirs) {
+    std::vector<std::string> seen;
+    for (const auto& d : dirs) {
+        boost::system::error_code ec;
+        fs::path dir = fs::canonical(d, ec);
+        if (ec || !fs::is_directory(dir, ec)) continue;
+        if (std::find(seen.begin(), seen.end(), dir.string()) != seen.end()) continue;
+        seen.push_back(dir.string());
+        std::vector<std::string> files;
+        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+            if (fs::is_regular_file(it->path(), ec) && it->path().extension() == ".so")
+                files.push_back(it->path().string());
+        }
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) add_library(f);
+    }
+}
+
+const PluginRecord& Registry::find(int kind, const std::string& name) const {
+    std::string found, refused;
+    for (const auto& r : records_) {
+        if (r.kind != kind) continue;
+        if (r.usable && r.name == name) return r;
+        if (r.usable) found += (found.empty() ? "" : ", ") + r.name;
+        else if (r.name == name) refused += "\n  " + r.path + ": " + r.state + (r.reason.empty() ? "" : " (" + r.reason + ")");
+    }
+    std::string msg = "no usable " + std::string(kind_name(kind)) + " named '" + name + "'";
+    if (!refused.empty()) msg += "; refused:" + refused;
+    msg += "\n  available: " + (found.empty() ? std::string("none") : found);
+    msg += "\n  (see `vitedit plugins` for everything found and why)";
+    throw Error(msg);
+}
+
+std::shared_ptr<Backend> Registry::create_backend(const std::string& name, const std::string& config) {
+    const PluginRecord* rec = nullptr;
+    if (name.empty()) {
+        for (const auto& r : records_)
+            if (r.usable && r.kind == VE_KIND_BACKEND && (!rec || r.score > rec->score)) rec = &r;
+        if (!rec) throw Error("no usable backend found (see `vitedit plugins`)");
+    } else {
+        rec = &find(VE_KIND_BACKEND, name);
+    }
+    auto* entry = static_cast<const ve_backend_entry*>(rec->info->entry);
+    ve_backend be{};
+    char err[1024] = {0};
+    ve_status st = entry->create(host_api(), config.empty() ? nullptr : config.c_str(), &be, err, sizeof err);
+    if (st != VE_OK || !be.ops || be.ops->struct_size < offsetof(ve_backend_ops, adam_step) + sizeof(void*)) {
+        throw Error("backend '" + rec->name + "' (" + rec->path + ") failed to initialize: " +
+                    (st != VE_OK ? (err[0] ? std::string(err) : "status " + std::to_string(st))
+                                 : std::string("its op table is missing or too small")));
+    }
+    return std::make_shared<Backend>(rec->name, be, rec->library);
+}
+
+}  // namespace vitedit

@@ -1,0 +1,172 @@
+// vitedit — the pre-LN transformer block, forward and backward, over any backend.
+//
+// Attention runs on strided views of the fused qkv buffer [N, T, 3, heads, hd]: head h of
+// image n is a [T, hd] matrix with row stride 3D, so the batched GEMMs over (n, h) need no
+// transposes or copies.
+#include <cmath>
+
+#include "vitedit/transformer_block.hpp"
+
+namespace vitedit {
+
+bool BlockGrads::any() const {
+    for (const Tensor* t : {&norm1_w, &norm1_b, &qkv_w, &qkv_b, &proj_w, &proj_b, &norm2_w, &norm2_b,
+                            &fc1_w, &fc1_b, &fc2_w, &fc2_b})
+        if (t->defined()) return true;
+    return false;
+}
+
+void linear_forward(Backend& be, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& y) {
+    be.gemm(false, true, 1.0f, x, w, 0.0f, y);
+    if (b && b->defined()) be.bias_add(y, *b);
+}
+
+namespace {
+
+// View of part `which` (0 = q, 1 = k, 2 = v) of a [N, T, 3D] buffer as [N, heads, T, hd].
+Tensor qkv_part(const Tensor& qkv, int which, int heads) {
+    const int64_t N = qkv.dim(0), T = qkv.dim(1), D3 = qkv.dim(2), D = D3 / 3, hd = D / heads;
+    return qkv.view({N, heads, T, hd}, {T * D3, hd, D3, 1}, which * D);
+}
+
+// View of a [N, T, D] buffer as [N, heads, T, hd].
+Tensor heads_view(const Tensor& x, int heads) {
+    const int64_t N = x.dim(0), T = x.dim(1), D = x.dim(2), hd = D / heads;
+    return x.view({N, heads, T, hd}, {T * D, hd, D, 1}, 0);
+}
+
+// Weight gradient of a linear layer: dw = dy^T @ x (+ beta * dw), db = colsum(dy).
+void linear_param_grads(Backend& be, const Tensor& dy, const Tensor& x, const Tensor& dw,
+                        const Tensor& db, float beta) {
+    if (dw.defined()) be.gemm(true, false, 1.0f, dy, x, beta, dw);
+    if (db.defined()) be.bias_grad(dy, db, beta);
+}
+
+}  // namespace
+
+void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const Tensor& x,
+                   const Tensor& out, BlockActivations* acts) {
+    const int64_t N = x.dim(0), T = x.dim(1), D = x.dim(2), R = N * T;
+    const int64_t H = p.fc1_w.dim(0);
+    const int heads = s.heads;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D / heads));
+    const Tensor x2 = x.reshape({R, D});
+
+    BlockActivations local;
+    BlockActivations& a = acts ? *acts : local;
+    a.x = x;
+    a.ln1 = be.empty({R, D});
+    if (acts) a.mean1 = be.empty({R}), a.rstd1 = be.empty({R});
+    be.layernorm_fwd(x2, p.norm1_w, p.norm1_b, s.ln_eps, a.ln1, acts ? &a.mean1 : nullptr,
+                     acts ? &a.rstd1 : nullptr);
+
+    a.qkv = be.empty({N, T, 3 * D});
+    linear_forward(be, a.ln1, p.qkv_w, &p.qkv_b, a.qkv.reshape({R, 3 * D}));
+
+    Tensor scores = be.empty({N, heads, T, T});
+    be.gemm(false, true, 1.0f, qkv_part(a.qkv, 0, heads), qkv_part(a.qkv, 1, heads), 0.0f, scores);
+    a.probs = be.empty({N, heads, T, T});
+    be.softmax_fwd(scores, scale, a.probs);
+    scores = Tensor();
+    a.attn = be.empty({N, T, D});
+    be.gemm(false, false, 1.0f, a.probs, qkv_part(a.qkv, 2, heads), 0.0f, heads_view(a.attn, heads));
+
+    a.x_mid = be.empty({N, T, D});
+    const Tensor xm2 = a.x_mid.reshape({R, D});
+    linear_forward(be, a.attn.reshape({R, D}), p.proj_w, &p.proj_b, xm2);
+    be.add(xm2, x2, xm2);
+
+    a.ln2 = be.empty({R, D});
+    if (acts) a.mean2 = be.empty({R}), a.rstd2 = be.empty({R});
+    be.layernorm_fwd(xm2, p.norm2_w, p.norm2_b, s.ln_eps, a.ln2, acts ? &a.mean2 : nullptr,
+                     acts ? &a.rstd2 : nullptr);
+    a.hidden = be.empty({R, H});
+    linear_forward(be, a.ln2, p.fc1_w, &p.fc1_b, a.hidden);
+    a.act = be.empty({R, H});
+    be.gelu_fwd(a.hidden, a.act);
+
+    const Tensor out2 = out.reshape({R, D});
+    linear_forward(be, a.act, p.fc2_w, &p.fc2_b, out2);
+    be.add(out2, xm2, out2);
+}
+
+void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, const BlockActivations& a,
+                    const Tensor& dout, const BlockGrads& g, float beta, const Tensor* dx) {
+    const int64_t N = a.x.dim(0), T = a.x.dim(1), D = a.x.dim(2), R = N * T;
+    const int64_t H = p.fc1_w.dim(0);
+    const int heads = s.heads;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D / heads));
+    const bool want_dx = dx && dx->defined();
+
+    // How deep into the block the gradient must flow (stages from the top).
+    enum Stage { kFc2 = 0, kFc1, kNorm2, kProj, kQkv, kNorm1, kInput };
+    int deepest = -1;
+    auto need = [&](const Tensor& t, int stage) { if (t.defined()) deepest = std::max(deepest, stage); };
+    need(g.fc2_w, kFc2); need(g.fc2_b, kFc2);
+    need(g.fc1_w, kFc1); need(g.fc1_b, kFc1);
+    need(g.norm2_w, kNorm2); need(g.norm2_b, kNorm2);
+    need(g.proj_w, kProj); need(g.proj_b, kProj);
+    need(g.qkv_w, kQkv); need(g.qkv_b, kQkv);
+    need(g.norm1_w, kNorm1); need(g.norm1_b, kNorm1);
+    if (want_dx) deepest = kInput;
+    if (deepest < 0) return;
+
+    const Tensor dz = dout.reshape({R, D});
+    linear_param_grads(be, dz, a.act, g.fc2_w, g.fc2_b, beta);
+    if (deepest < kFc1) return;
+
+    Tensor dact = be.empty({R, H});
+    be.gemm(false, false, 1.0f, dz, p.fc2_w, 0.0f, dact);
+    Tensor dh = be.empty({R, H});
+    be.gelu_bwd(dact, a.hidden, dh);
+    dact = Tensor();
+    linear_param_grads(be, dh, a.ln2, g.fc1_w, g.fc1_b, beta);
+    if (deepest < kNorm2) return;
+
+    Tensor dln2 = be.empty({R, D});
+    be.gemm(false, false, 1.0f, dh, p.fc1_w, 0.0f, dln2);
+    dh = Tensor();
+    // dx_mid = dout + LayerNorm2'(dln2)
+    Tensor dxm = be.empty({R, D});
+    be.copy(dz, dxm);
+    const Tensor* dn2w = g.norm2_w.defined() ? &g.norm2_w : nullptr;
+    const Tensor* dn2b = g.norm2_b.defined() ? &g.norm2_b : nullptr;
+    be.layernorm_bwd(dln2, a.x_mid.reshape({R, D}), p.norm2_w, a.mean2, a.rstd2,
+                     deepest >= kProj ? &dxm : nullptr, 1.0f, dn2w, dn2b, beta);
+    if (deepest < kProj) return;
+
+    linear_param_grads(be, dxm, a.attn.reshape({R, D}), g.proj_w, g.proj_b, beta);
+    if (deepest < kQkv && !want_dx) return;
+
+    Tensor dattn = be.empty({N, T, D});
+    be.gemm(false, false, 1.0f, dxm, p.proj_w, 0.0f, dattn.reshape({R, D}));
+    const Tensor dO = heads_view(dattn, heads);
+    Tensor dP = be.empty({N, heads, T, T});
+    be.gemm(false, true, 1.0f, dO, qkv_part(a.qkv, 2, heads), 0.0f, dP);
+    Tensor dqkv = be.empty({N, T, 3 * D});
+    be.gemm(true, false, 1.0f, a.probs, dO, 0.0f, qkv_part(dqkv, 2, heads));  // dV = P^T dO
+    Tensor dS = be.empty({N, heads, T, T});
+    be.softmax_bwd(dP, a.probs, scale, dS);  // includes the 1/sqrt(hd) scale
+    dP = Tensor();
+    be.gemm(false, false, 1.0f, dS, qkv_part(a.qkv, 1, heads), 0.0f, qkv_part(dqkv, 0, heads));  // dQ
+    be.gemm(true, false, 1.0f, dS, qkv_part(a.qkv, 0, heads), 0.0f, qkv_part(dqkv, 1, heads));   // dK
+    dS = Tensor();
+    dattn = Tensor();
+    const Tensor dqkv2 = dqkv.reshape({R, 3 * D});
+    linear_param_grads(be, dqkv2, a.ln1, g.qkv_w, g.qkv_b, beta);
+    if (deepest < kNorm1) return;
+
+    Tensor dln1 = be.empty({R, D});
+    be.gemm(false, false, 1.0f, dqkv2, p.qkv_w, 0.0f, dln1);
+    const Tensor* dn1w = g.norm1_w.defined() ? &g.norm1_w : nullptr;
+    const Tensor* dn1b = g.norm1_b.defined() ? &g.norm1_b : nullptr;
+    Tensor dx2;
+    if (want_dx) {
+        dx2 = dx->reshape({R, D});
+        be.copy(dxm, dx2);
+    }
+    be.layernorm_bwd(dln1, a.x.reshape({R, D}), p.norm1_w, a.mean1, a.rstd1, want_dx ? &dx2 : nullptr,
+                     1.0f, dn1w, dn1b, beta);
+}
+
+}  // namespace vitedit

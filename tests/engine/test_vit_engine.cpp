@@ -1,0 +1,209 @@
+// The ViT engine's logits, features and gradients equal those of a ViT written with LibTorch
+// autograd (functional ops, no vitedit code), on random weights and images.
+//
+// Tolerances: forward values 1e-4 absolute on O(1) logits (float32, depth 3, reductions of
+// width <= 96); gradients 2e-4 relative to the gradient's max magnitude, since their sums run over
+// N*T rows and the two sides sum in different orders.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <random>
+
+#include "vitedit/registry.hpp"
+#include "vitedit/vit.hpp"
+
+using namespace vitedit;
+
+static std::string g_backend = "onednn";
+static std::shared_ptr<Backend> g_be;
+
+namespace {
+
+VitConfig small_config(int chans) {
+    VitConfig c;
+    c.in_chans = chans;
+    c.patch = 5;
+    c.grid_h = 4;
+    c.grid_w = 3;  // not square: exercises vitedit.grid
+    c.dim = 48;
+    c.depth = 3;
+    c.heads = 3;
+    c.mlp_hidden = 96;
+    c.num_classes = 7;
+    c.ln_eps = 1e-6f;
+    c.mean.assign(chans, 0.5f);
+    c.std.assign(chans, 0.5f);
+    return c;
+}
+
+std::map<std::string, torch::Tensor> random_weights(const VitConfig& c, int seed) {
+    torch::manual_seed(seed);
+    std::map<std::string, torch::Tensor> w;
+    for (const auto& [name, shape] : expected_shapes(c)) {
+        torch::Tensor t = torch::randn(shape) * 0.2;
+        if (name.find("norm") != std::string::npos && name.find("weight") != std::string::npos)
+            t = 1.0 + torch::randn(shape) * 0.1;
+        w[name] = t.contiguous().set_requires_grad(true);
+    }
+    return w;
+}
+
+std::map<std::string, HostTensor> to_host(const std::map<std::string, torch::Tensor>& w) {
+    std::map<std::string, HostTensor> out;
+    for (const auto& [n, t] : w) {
+        auto c = t.detach().contiguous();
+        out[n] = HostTensor{c.sizes().vec(), std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())};
+    }
+    return out;
+}
+
+// The reference: a timm-style ViT with LibTorch ops.
+torch::Tensor reference_forward(const VitConfig& c, const std::map<std::string, torch::Tensor>& w,
+                                const torch::Tensor& images, torch::Tensor* features) {
+    namespace F = torch::nn::functional;
+    const int64_t N = images.size(0), D = c.dim, hd = D / c.heads;
+    auto x = F::conv2d(images, w.at("patch_embed.proj.weight"),
+                       F::Conv2dFuncOptions().bias(w.at("patch_embed.proj.bias")).stride(c.patch));
+    x = x.flatten(2).transpose(1, 2);  // [N, P, D]
+    x = torch::cat({w.at("cls_token").expand({N, 1, D}), x}, 1) + w.at("pos_embed");
+    for (int b = 0; b < c.depth; ++b) {
+        const std::string p = "blocks." + std::to_string(b) + ".";
+        auto h = torch::layer_norm(x, {D}, w.at(p + "norm1.weight"), w.at(p + "norm1.bias"), c.ln_eps);
+        auto qkv = torch::linear(h, w.at(p + "attn.qkv.weight"), w.at(p + "attn.qkv.bias"));
+        const int64_t T = x.size(1);
+        qkv = qkv.reshape({N, T, 3, c.heads, hd}).permute({2, 0, 3, 1, 4});
+        auto q = qkv[0], k = qkv[1], v = qkv[2];
+        auto att = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd)), -1);
+        auto o = torch::matmul(att, v).transpose(1, 2).reshape({N, T, D});
+        x = x + torch::linear(o, w.at(p + "attn.proj.weight"), w.at(p + "attn.proj.bias"));
+        h = torch::layer_norm(x, {D}, w.at(p + "norm2.weight"), w.at(p + "norm2.bias"), c.ln_eps);
+        h = torch::gelu(torch::linear(h, w.at(p + "mlp.fc1.weight"), w.at(p + "mlp.fc1.bias")));
+        x = x + torch::linear(h, w.at(p + "mlp.fc2.weight"), w.at(p + "mlp.fc2.bias"));
+    }
+    auto f = torch::layer_norm(x.select(1, 0), {D}, w.at("norm.weight"), w.at("norm.bias"), c.ln_eps);
+    if (features) *features = f;
+    return torch::linear(f, w.at("head.weight"), w.at("head.bias"));
+}
+
+void require_close(const std::vector<float>& got, const torch::Tensor& want_t, double tol, bool relative,
+                   const std::string& what) {
+    auto want = want_t.detach().contiguous().to(torch::kFloat);
+    REQUIRE(static_cast<int64_t>(got.size()) == want.numel());
+    const float* w = want.data_ptr<float>();
+    double max_err = 0, max_ref = 0;
+    size_t where = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        max_ref = std::max(max_ref, std::abs(static_cast<double>(w[i])));
+        double e = std::abs(static_cast<double>(got[i]) - w[i]);
+        if (!(e <= max_err)) max_err = e, where = i;
+    }
+    const double bound = relative ? tol * std::max(max_ref, 1e-6) : tol;
+    INFO(what << ": max |err| " << max_err << " at " << where << " (got " << got[where] << ", want " << w[where]
+              << "), bound " << bound);
+    CHECK(max_err <= bound);
+}
+
+torch::Tensor random_images(const VitConfig& c, int64_t n) {
+    return torch::randn({n, c.in_chans, c.image_h(), c.image_w()});
+}
+
+std::vector<float> flat(const torch::Tensor& t) {
+    auto c = t.detach().contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+}  // namespace
+
+TEST_CASE("engine forward equals the LibTorch ViT", "[engine]") {
+    for (int chans : {1, 3}) {
+        const VitConfig c = small_config(chans);
+        auto w = random_weights(c, 1 + chans);
+        Vit vit(g_be, c, to_host(w));
+        auto images = random_images(c, 3);
+        torch::Tensor feat;
+        auto logits = reference_forward(c, w, images, &feat);
+        auto out = vit.forward(vit.upload_images(flat(images), 3));
+        require_close(out.logits.download(), logits, 1e-4, false, "logits, C=" + std::to_string(chans));
+        require_close(out.features.download(), feat, 1e-4, false, "features, C=" + std::to_string(chans));
+    }
+}
+
+TEST_CASE("engine gradients equal LibTorch autograd", "[engine]") {
+    const VitConfig c = small_config(3);
+    auto w = random_weights(c, 7);
+    Vit vit(g_be, c, to_host(w));
+    const int64_t N = 4;
+    auto images = random_images(c, N);
+    std::vector<int32_t> labels = {0, 3, 6, 2};
+    auto logits = reference_forward(c, w, images, nullptr);
+    auto loss = torch::nn::functional::cross_entropy(logits, torch::tensor(std::vector<int64_t>{0, 3, 6, 2}));
+    loss.backward();
+
+    Vit::Activations acts;
+    auto out = vit.forward(vit.upload_images(flat(images), N), &acts);
+    Tensor dlogits = g_be->empty({N, c.num_classes});
+    auto losses = g_be->cross_entropy(out.logits, labels, 0.0f, &dlogits, 1.0f / N);
+    double mean_loss = 0;
+    for (float l : losses) mean_loss += l / N;
+    CHECK(std::abs(mean_loss - loss.item<double>()) < 1e-4);
+
+    SECTION("every parameter (full backward, as in training)") {
+        auto grads = vit.make_grads(vit.param_names());
+        vit.backward(acts, dlogits, grads);
+        for (const auto& [name, g] : grads) require_close(g.download(), w.at(name).grad(), 2e-4, true, "grad " + name);
+    }
+    SECTION("an edit's subset: fc1/fc2 of block 1 only, accumulated with beta") {
+        std::vector<std::string> names = {"blocks.1.mlp.fc1.weight", "blocks.1.mlp.fc2.weight"};
+        CHECK(vit.lowest_block(names) == 1);
+        auto grads = vit.make_grads(names);
+        vit.backward(acts, dlogits, grads);
+        vit.backward(acts, dlogits, grads, 1.0f);  // accumulate: twice the gradient
+        for (const auto& [name, g] : grads) require_close(g.download(), 2 * w.at(name).grad(), 2e-4, true, "2x grad " + name);
+    }
+    SECTION("head only") {
+        auto grads = vit.make_grads({"head.weight", "norm.bias"});
+        vit.backward(acts, dlogits, grads);
+        for (const auto& [name, g] : grads) require_close(g.download(), w.at(name).grad(), 2e-4, true, "grad " + name);
+    }
+}
+
+TEST_CASE("engine refuses mismatched inputs with clear errors", "[engine]") {
+    const VitConfig c = small_config(1);
+    auto w = random_weights(c, 3);
+    auto host = to_host(w);
+    Vit vit(g_be, c, host);
+    auto bad = g_be->zeros({2, 3, c.image_h(), c.image_w()});
+    REQUIRE_THROWS_WITH(vit.forward(bad), Catch::Contains("do not match the model input"));
+    host["blocks.0.mlp.fc1.weight"].shape = {95, 48};
+    REQUIRE_THROWS_WITH(Vit(g_be, c, host), Catch::Contains("blocks.0.mlp.fc1.weight"));
+}
+
+int main(int argc, char** argv) {
+    std::vector<char*> rest;
+    for (int i = 0; i < argc; ++i) {
+        if (std::string(argv[i]) == "--backend" && i + 1 < argc) g_backend = argv[++i];
+        else rest.push_back(argv[i]);
+    }
+    Registry reg;
+    reg.scan({VITEDIT_PLUGIN_DIR});
+    for (const auto& r : reg.records()) {
+        if (r.kind == VE_KIND_BACKEND && r.name == g_backend && !r.usable) {
+            std::printf("SKIPPED: backend %s: %s: %s\n", g_backend.c_str(), r.state.c_str(), r.reason.c_str());
+            return 77;
+        }
+    }
+    try {
+        g_be = reg.create_backend(g_backend);
+    } catch (const std::exception& e) {
+        // Only a GPU backend may be absent from a build; a missing CPU backend is a failure.
+        std::printf("%s: backend %s: %s\n", g_backend == "cuda" ? "SKIPPED" : "FAILED", g_backend.c_str(), e.what());
+        return g_backend == "cuda" ? 77 : 1;
+    }
+    torch::set_num_threads(2);
+    int rc = Catch::Session().run(static_cast<int>(rest.size()), rest.data());
+    g_be.reset();
+    return rc;
+}
