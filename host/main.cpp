@@ -9,11 +9,21 @@
 namespace vitedit::cli {
 int cmd_plugins(const std::vector<std::string>& args);
 int cmd_predict(const std::vector<std::string>& args);
+int cmd_train(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_edit(const std::vector<std::string>& args);
+int cmd_apply(const std::vector<std::string>& args);
+int cmd_revert(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"plugins", "list the backends, locators and editors found, and whether each can be used", cmd_plugins},
         {"predict", "classify images with a model", cmd_predict},
+        {"train", "train a ViT classifier from scratch (AdamW, warm-up + cosine, seeded, resumable)", cmd_train},
+        {"eval", "accuracy, per-class accuracy and confusion matrix of a model on a data set", cmd_eval},
+        {"edit", "fix a model's mistake on given images (locate, then edit) and write the model or a patch", cmd_edit},
+        {"apply", "apply an edit patch to the model it was made on", cmd_apply},
+        {"revert", "take an edit patch off a patched model", cmd_revert},
     };
     return table;
 }

@@ -1,6 +1,7 @@
 // vitedit — Tensor views and checked backend calls (the engine-side half of the boundary).
 #include "vitedit/backend.hpp"
 
+#include <cstddef>
 #include <sstream>
 
 namespace vitedit {
@@ -24,10 +25,24 @@ struct Tensor::Storage {
     std::shared_ptr<Backend> backend;
     ve_buffer buffer = nullptr;
     uint64_t bytes = 0;
+    bool owned = true;
     ~Storage() {
-        if (buffer) backend->raw().ops->free(backend->raw().ctx, buffer);
+        if (buffer && owned) backend->raw().ops->free(backend->raw().ctx, buffer);
     }
 };
+
+Tensor Tensor::wrap(std::shared_ptr<Backend> backend, const ve_tensor& desc) {
+    if (desc.ndim < 1 || desc.ndim > VE_MAX_DIMS) throw Error("wrap: bad tensor rank " + std::to_string(desc.ndim));
+    Tensor t;
+    auto st = std::make_shared<Storage>();
+    st->backend = std::move(backend);
+    st->buffer = desc.buffer;
+    st->bytes = UINT64_MAX;  // unknown: owned elsewhere
+    st->owned = false;
+    t.storage_ = std::move(st);
+    t.d_ = desc;
+    return t;
+}
 
 int64_t Tensor::numel() const { return shape_numel(shape()); }
 
@@ -84,7 +99,7 @@ Tensor Tensor::view(const Shape& shape, const Shape& strides, int64_t elem_offse
     int64_t last = elem_offset;
     for (size_t i = 0; i < shape.size(); ++i) last += (shape[i] - 1) * strides[i];
     int64_t start = static_cast<int64_t>(d_.offset / sizeof(float)) + elem_offset;
-    if (elem_offset < 0 || (shape_numel(shape) > 0 &&
+    if (elem_offset < 0 || (shape_numel(shape) > 0 && storage_->bytes != UINT64_MAX &&
         static_cast<uint64_t>(start + last - elem_offset + 1) * sizeof(float) > storage_->bytes))
         throw Error("view " + shape_str(shape) + " strides " + shape_str(strides) + " exceeds its buffer");
     Tensor t = *this;
@@ -122,7 +137,13 @@ Backend::Backend(std::string name, ve_backend be, std::shared_ptr<void> keepaliv
     : name_(std::move(name)), be_(be), keepalive_(std::move(keepalive)) {}
 
 Backend::~Backend() {
-    if (be_.ops && be_.ops->destroy) be_.ops->destroy(be_.ctx);
+    if (owned_ && be_.ops && be_.ops->destroy) be_.ops->destroy(be_.ctx);
+}
+
+std::shared_ptr<Backend> Backend::borrow(const ve_backend& be, std::string name) {
+    auto b = std::make_shared<Backend>(std::move(name), be, nullptr);
+    b->owned_ = false;
+    return b;
 }
 
 void Backend::check(ve_status st, const char* op) const {
@@ -236,6 +257,11 @@ void Backend::rmsprop_step(const Tensor& w, const Tensor& g, const Tensor& sq, c
 void Backend::adam_step(const Tensor& w, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor* mask,
                         int axis, float lr, float b1, float b2, float eps, float wd, int64_t step) {
     VE_CALL(adam_step, w.ptr(), g.ptr(), m.ptr(), v.ptr(), opt(mask), axis, lr, b1, b2, eps, wd, step);
+}
+
+void Backend::penalty_grad(const Tensor& w, const Tensor& w0, const Tensor& g, float c, int p) {
+    if (be_.ops->struct_size < offsetof(ve_backend_ops, penalty_grad) + sizeof(void*)) unsupported("penalty_grad");
+    VE_CALL(penalty_grad, w.ptr(), w0.ptr(), g.ptr(), c, p);
 }
 
 #undef VE_CALL

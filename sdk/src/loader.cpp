@@ -32,7 +32,9 @@ namespace {
 
 void host_log(void*, int32_t level, const char* message) {
     static const char* names[] = {"debug", "info", "warning", "error"};
-    if (level < VE_LOG_INFO) return;
+    // Info and debug messages only when asked for: stderr is for what the user must see.
+    static const int threshold = std::getenv("VITEDIT_VERBOSE") ? VE_LOG_DEBUG : VE_LOG_WARN;
+    if (level < threshold) return;
     std::fprintf(stderr, "vitedit: %s: %s\n", names[std::clamp(level, 0, 3)], message ? message : "");
 }
 

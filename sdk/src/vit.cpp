@@ -55,7 +55,11 @@ Tensor Vit::upload_images(const std::vector<float>& chw, int64_t n) const {
     return be_->from_host({n, cfg_.in_chans, cfg_.image_h(), cfg_.image_w()}, chw);
 }
 
-Vit::Output Vit::forward(const Tensor& images, Activations* acts) const {
+Tensor Vit::forward_prefix(const Tensor& images, int from) const {
+    return embed_and_run(images, from, nullptr);
+}
+
+Tensor Vit::embed_and_run(const Tensor& images, int upto, Activations* acts) const {
     Backend& be = *be_;
     const int64_t N = images.dim(0), D = cfg_.dim, T = cfg_.tokens(), P = T - 1;
     const int64_t cpp = static_cast<int64_t>(cfg_.in_chans) * cfg_.patch * cfg_.patch;
@@ -64,6 +68,7 @@ Vit::Output Vit::forward(const Tensor& images, Activations* acts) const {
         throw Error("images " + shape_str(images.shape()) + " do not match the model input [N," +
                     std::to_string(cfg_.in_chans) + "," + std::to_string(cfg_.image_h()) + "," +
                     std::to_string(cfg_.image_w()) + "]");
+    if (upto < 0 || upto > cfg_.depth) throw Error("block index " + std::to_string(upto) + " out of range");
 
     // Patch embedding as im2col + GEMM, then [CLS; patches] + positions.
     Tensor cols = be.empty({N, P, cpp});
@@ -73,14 +78,34 @@ Vit::Output Vit::forward(const Tensor& images, Activations* acts) const {
                    &param("patch_embed.proj.bias"), patches.reshape({N * P, D}));
     Tensor x = be.empty({N, T, D});
     be.tokens_fwd(patches, param("cls_token").reshape({D}), param("pos_embed").reshape({T, D}), x);
-    patches = Tensor();
     if (acts) {
         acts->cols = cols.reshape({N * P, cpp});
         acts->blocks.assign(cfg_.depth, BlockActivations{});
     }
-    cols = Tensor();
+    for (int b = 0; b < upto; ++b) {
+        Tensor y = be.empty({N, T, D});
+        block_forward(be, blocks_[b], shape_, x, y, acts ? &acts->blocks[b] : nullptr);
+        x = y;
+    }
+    return x;
+}
 
-    for (int b = 0; b < cfg_.depth; ++b) {
+Vit::Output Vit::forward(const Tensor& images, Activations* acts) const {
+    Tensor x = embed_and_run(images, 0, acts);
+    return forward_suffix(x, 0, acts);
+}
+
+Vit::Output Vit::forward_suffix(const Tensor& tokens, int from, Activations* acts) const {
+    Backend& be = *be_;
+    const int64_t N = tokens.dim(0), D = cfg_.dim, T = cfg_.tokens();
+    if (tokens.ndim() != 3 || tokens.dim(1) != T || tokens.dim(2) != D)
+        throw Error("tokens " + shape_str(tokens.shape()) + " do not match [N," + std::to_string(T) + "," +
+                    std::to_string(D) + "]");
+    if (from < 0 || from > cfg_.depth) throw Error("block index " + std::to_string(from) + " out of range");
+    if (acts && acts->blocks.size() != static_cast<size_t>(cfg_.depth)) acts->blocks.assign(cfg_.depth, BlockActivations{});
+    if (acts) acts->first_block = from;
+    Tensor x = tokens;
+    for (int b = from; b < cfg_.depth; ++b) {
         Tensor y = be.empty({N, T, D});
         block_forward(be, blocks_[b], shape_, x, y, acts ? &acts->blocks[b] : nullptr);
         x = y;
@@ -136,6 +161,10 @@ void Vit::backward(const Activations& acts, const Tensor& dlogits, const std::ma
     }
     if (names.empty()) return;
     const int stop = lowest_block(names);
+    if (stop < acts.first_block)
+        throw Error("backward to block " + std::to_string(stop) + " needs activations from block " +
+                    std::to_string(stop) + ", but the forward pass kept them only from block " +
+                    std::to_string(acts.first_block));
     auto G = [&](const std::string& n) -> Tensor {
         auto it = grads.find(n);
         return it == grads.end() ? Tensor() : it->second;
@@ -169,6 +198,7 @@ void Vit::backward(const Activations& acts, const Tensor& dlogits, const std::ma
         dx = dxin;
     }
     if (stop >= 0) return;
+    if (!acts.cols.defined()) throw Error("embedding gradients need a full forward pass (forward(), not forward_suffix())");
 
     // Embedding: tokens -> (patch tokens, cls, pos) -> patch projection.
     Tensor gcls = G("cls_token"), gpos = G("pos_embed");

@@ -139,6 +139,12 @@ typedef struct ve_backend_ops {
     ve_status (*adam_step)(void* ctx, const ve_tensor* w, const ve_tensor* g, const ve_tensor* m,
                            const ve_tensor* v, const ve_tensor* mask, int32_t axis, float lr,
                            float beta1, float beta2, float eps, float weight_decay, int64_t step);
+
+    /* ---- regularized fine-tuning (FT-L1 / FT-L2 editors) ---------------------------------- */
+    /* g += c * d/dw |w - w0|^p, element-wise, p = 1 (c * sign(w - w0), 0 where equal) or
+     * p = 2 (2c * (w - w0)). w, w0, g: contiguous, same shape. */
+    ve_status (*penalty_grad)(void* ctx, const ve_tensor* w, const ve_tensor* w0, const ve_tensor* g,
+                              float c, int32_t p);
 } ve_backend_ops;
 
 /* A created backend instance. */

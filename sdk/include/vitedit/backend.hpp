@@ -28,6 +28,9 @@ std::string shape_str(const Shape& s);
 class Tensor {
 public:
     Tensor() = default;
+    // A non-owning view of a tensor another party owns (e.g. a site weight handed to a plugin).
+    // The owner must outlive the view; bounds of further views cannot be checked.
+    static Tensor wrap(std::shared_ptr<Backend> backend, const ve_tensor& desc);
     const ve_tensor& desc() const { return d_; }
     const ve_tensor* ptr() const { return &d_; }
     Shape shape() const { return Shape(d_.shape, d_.shape + d_.ndim); }
@@ -63,6 +66,9 @@ private:
 class Backend : public std::enable_shared_from_this<Backend> {
 public:
     Backend(std::string name, ve_backend be, std::shared_ptr<void> library_keepalive);
+    // A non-owning wrapper over an instance someone else created (the host's backend as a
+    // plugin sees it): destroying the wrapper leaves the instance alone.
+    static std::shared_ptr<Backend> borrow(const ve_backend& be, std::string name = "host backend");
     ~Backend();
     Backend(const Backend&) = delete;
     Backend& operator=(const Backend&) = delete;
@@ -111,6 +117,7 @@ public:
     void adam_step(const Tensor& w, const Tensor& g, const Tensor& m, const Tensor& v,
                    const Tensor* mask, int axis, float lr, float beta1, float beta2, float eps,
                    float weight_decay, int64_t step);
+    void penalty_grad(const Tensor& w, const Tensor& w0, const Tensor& g, float c, int p);
 
     // Throws vitedit::Error "<backend>.<op>: <message>" when status != VE_OK.
     void check(ve_status st, const char* op) const;
@@ -121,6 +128,7 @@ private:
     std::string name_;
     ve_backend be_;
     std::shared_ptr<void> keepalive_;
+    bool owned_ = true;
 };
 
 }  // namespace vitedit

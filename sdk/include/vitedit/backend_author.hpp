@@ -91,6 +91,8 @@ public:
     virtual void adam_step(const ve_tensor&, const ve_tensor&, const ve_tensor&, const ve_tensor&,
                            const ve_tensor*, int, float, float, float, float, float, int64_t)
         VE_UNSUPPORTED("adam_step")
+    virtual void penalty_grad(const ve_tensor&, const ve_tensor&, const ve_tensor&, float, int)
+        VE_UNSUPPORTED("penalty_grad")
 #undef VE_UNSUPPORTED
 
     // Used by the thunks.
@@ -237,6 +239,10 @@ inline const ve_backend_ops* backend_ops() {
             return guard(c, "adam_step", [&](BackendBase* b) {
                 b->adam_step(*w, *g, *m, *v, mk, ax, lr, b1, b2, eps, wd, step);
             });
+        };
+        o.penalty_grad = [](void* c, const ve_tensor* w, const ve_tensor* w0, const ve_tensor* g, float k,
+                            int32_t p) noexcept {
+            return guard(c, "penalty_grad", [&](BackendBase* b) { b->penalty_grad(*w, *w0, *g, k, p); });
         };
         return o;
     }();

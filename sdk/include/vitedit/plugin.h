@@ -1,52 +1,82 @@
-/* vitedit — locator and editor plugin entry points (first draft; issue "Locate, then edit"
- * finalizes the edit-session services).
+/* vitedit — locator and editor plugins: their entry tables and the edit session they work in.
  *
- * A locator decides WHERE to edit: per-unit scores over the edit sites. An editor decides HOW:
- * it changes only the masked units. Both see the model only through ve_edit_session, a table
- * of host services bound to one edit (model, edit images, labels, sites). */
+ * A locator decides WHERE to edit: a score (or a ready binary mask) for every structured unit of
+ * every edit site. An editor decides HOW: it changes the masked units of the site weights until
+ * the edit images are classified as their labels. Both see the model only through
+ * ve_edit_session, a table of host services bound to one edit: the sites, the edit images and
+ * labels, device tensors of the live site weights, their gradients and masks, and the backend
+ * that owns them (so an editor's optimizer steps run on the device, next to the weights).
+ *
+ * Keys every locator accepts, handled by the host: sparsity (fraction of all site units kept when
+ * the host binarizes scores with a global top-k) and seed. Every other key of a plugin's config
+ * ("key=value,...") is the plugin's to validate; an unknown key must fail create() with a message
+ * listing the keys it knows. */
 #ifndef VITEDIT_PLUGIN_H
 #define VITEDIT_PLUGIN_H
 
 #include "vitedit/abi.h"
+#include "vitedit/backend.h"
 #include "vitedit/host_api.h"
+#include "vitedit/tensor.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* The structured unit of an edit site (DESIGN.md §4.2): a neuron row (fc1), a neuron column
- * (fc2) or an attention head. Kept general so new locators need no ABI change. */
+/* The structured unit of an edit site (DESIGN.md §4.2): a neuron row (fc1, H×D), a neuron column
+ * (fc2, D×H) or an attention head (a block of rows of qkv / columns of proj). Kept general so a
+ * locator over heads needs no ABI change. */
 enum { VE_UNIT_ROW = 0, VE_UNIT_COL = 1, VE_UNIT_HEAD = 2 };
 
 typedef struct ve_site {
     uint64_t struct_size;
     const char* name;   /* parameter name, e.g. "blocks.7.mlp.fc1.weight" */
+    int32_t block;      /* transformer block index */
     int32_t unit;       /* VE_UNIT_* */
     int64_t rows;
     int64_t cols;
-    int64_t units;      /* number of units the mask of this site has */
+    int64_t units;      /* entries of this site's mask */
 } ve_site;
 
-/* Services of one edit, provided by the host. Gradients and scores are host float arrays. */
+/* Result of evaluating the current (possibly edited) model on the edit images. */
+typedef struct ve_edit_eval {
+    uint64_t struct_size;
+    float loss;            /* mean cross-entropy against the labels */
+    int32_t num_correct;   /* edit images whose top-1 is their label */
+    int32_t num_images;
+} ve_edit_eval;
+
 typedef struct ve_edit_session {
     uint64_t struct_size;
     void* session;
-    int32_t (*num_sites)(void* session);
+    const ve_backend* backend;  /* owns every tensor below; run ops with backend->ops */
+    int32_t num_sites;
+    int32_t num_images;
+    int32_t num_classes;
+    int32_t feature_dim;        /* width of the CLS feature */
+    const int32_t* labels;      /* [num_images] target labels */
+    uint64_t seed;              /* the run's seed (key `seed`) */
+    const char* model_id;       /* content hash of the original model (checkpoint compatibility) */
+
     ve_status (*get_site)(void* session, int32_t index, ve_site* out);
-    int32_t (*num_images)(void* session);
-    int32_t (*num_classes)(void* session);
-    /* Logits [num_images, num_classes] of the current model on the edit images. */
-    ve_status (*forward)(void* session, float* logits);
-    /* Mean cross-entropy of the edit images against their labels, and its gradient with
-     * respect to each site's weight (site_grads[i]: rows*cols floats, NULL to skip a site). */
-    ve_status (*site_gradients)(void* session, float* loss, float* const* site_grads);
-    /* Read/write a site's weight (rows*cols floats, row-major). */
-    ve_status (*read_site)(void* session, int32_t index, float* out);
-    ve_status (*write_site)(void* session, int32_t index, const float* in);
+    /* Device tensors of site `index`: the live weight (edit it in place), the weight before the
+     * edit (read-only), the gradient buffer `evaluate` fills, and the binary mask [units] the host
+     * chose (valid in editors; zero in locators). */
+    ve_status (*site_weight)(void* session, int32_t index, ve_tensor* out);
+    ve_status (*site_original)(void* session, int32_t index, ve_tensor* out);
+    ve_status (*site_grad)(void* session, int32_t index, ve_tensor* out);
+    ve_status (*site_mask)(void* session, int32_t index, ve_tensor* out);
+    /* Forward the current model on the edit images; with want_grads, also the gradients of the mean
+     * cross-entropy with respect to every site weight (overwriting the site_grad tensors). */
+    ve_status (*evaluate)(void* session, int32_t want_grads, ve_edit_eval* out);
+    /* Host copies: logits [num_images, num_classes] of the last evaluate; the ORIGINAL model's
+     * final CLS features [num_images, feature_dim] (what the hypernetwork reads). */
+    ve_status (*logits)(void* session, float* out);
+    ve_status (*features)(void* session, float* out);
     const char* (*last_error)(void* session);
 } ve_edit_session;
 
-/* An instance created from a config string ("key=value,..."). */
+/* An instance created from a config string. */
 typedef struct ve_plugin_instance {
     uint64_t struct_size;
     void* ctx;
@@ -54,19 +84,24 @@ typedef struct ve_plugin_instance {
 
 typedef struct ve_locator_entry {
     uint64_t struct_size;
+    /* config: the plugin's own keys ("key=value,..."), never NULL. On failure returns != VE_OK and
+     * writes a message to err. */
     ve_status (*create)(const ve_host_api* host, const char* config, ve_plugin_instance* out,
                         char* err, uint64_t err_len);
     void (*destroy)(void* ctx);
-    /* scores[i]: site i's units floats in [0, 1]; the host binarizes at the sparsity budget. */
-    ve_status (*locate)(void* ctx, const ve_edit_session* session, float* const* scores);
+    /* Fill scores[i] (site i's `units` floats, host memory). Set *binary = 1 when the scores are
+     * already the mask to use (values 0/1, e.g. `all`); else the host keeps the top `sparsity`
+     * fraction of all units across sites. */
+    ve_status (*locate)(void* ctx, const ve_edit_session* session, float* const* scores,
+                        int32_t* binary);
     const char* (*last_error)(void* ctx);
 } ve_locator_entry;
 
 typedef struct ve_edit_report {
     uint64_t struct_size;
-    int32_t steps;
-    float loss;
-    int32_t success;
+    int32_t steps;     /* optimizer steps taken */
+    float loss;        /* final mean loss on the edit images */
+    int32_t success;   /* every edit image classified as its label */
 } ve_edit_report;
 
 typedef struct ve_editor_entry {
@@ -74,9 +109,8 @@ typedef struct ve_editor_entry {
     ve_status (*create)(const ve_host_api* host, const char* config, ve_plugin_instance* out,
                         char* err, uint64_t err_len);
     void (*destroy)(void* ctx);
-    /* masks[i]: site i's units floats, 1 = editable. */
-    ve_status (*edit)(void* ctx, const ve_edit_session* session, const float* const* masks,
-                      ve_edit_report* report);
+    /* Edit the session's site weights in place, changing only masked units. */
+    ve_status (*edit)(void* ctx, const ve_edit_session* session, ve_edit_report* report);
     const char* (*last_error)(void* ctx);
 } ve_editor_entry;
 

@@ -30,6 +30,7 @@ public:
     std::map<std::string, HostTensor> download_params() const;
 
     struct Activations {
+        int first_block = 0;                  // activations exist for blocks >= first_block
         Tensor cols;                          // im2col of the images [N*P, C*p*p]
         std::vector<BlockActivations> blocks;
         Tensor cls, norm_mean, norm_rstd;     // final CLS rows before the LayerNorm
@@ -42,6 +43,12 @@ public:
 
     // images: [N, C, H, W], already normalized.
     Output forward(const Tensor& images, Activations* acts = nullptr) const;
+
+    // The same forward in two halves, for work that repeats with only blocks >= `from` changing
+    // (editing): tokens entering block `from` (embedding and blocks below it), then the rest.
+    // forward_suffix fills acts->blocks[from..depth) only; backward then must not go below `from`.
+    Tensor forward_prefix(const Tensor& images, int from) const;
+    Output forward_suffix(const Tensor& tokens, int from, Activations* acts = nullptr) const;
 
     // Zero-initialized gradient buffers for the named parameters.
     std::map<std::string, Tensor> make_grads(const std::vector<std::string>& names) const;
@@ -58,6 +65,8 @@ public:
     Tensor upload_images(const std::vector<float>& chw, int64_t n) const;
 
 private:
+    Tensor embed_and_run(const Tensor& images, int upto, Activations* acts) const;
+
     std::shared_ptr<Backend> be_;
     VitConfig cfg_;
     std::vector<std::string> names_;

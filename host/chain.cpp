@@ -1,0 +1,99 @@
+// vitedit host — chain options and the chain.ini reader.
+#include "chain.hpp"
+
+#include <fstream>
+#include <sstream>
+
+namespace vitedit::cli {
+
+namespace {
+std::string trim(const std::string& s) {
+    size_t a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
+    return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+void read_ini(const std::string& path, Chain& chain) {
+    std::ifstream in(path);
+    if (!in) throw Error(path + ": cannot open chain config");
+    std::string line, section;
+    int lineno = 0;
+    auto bad = [&](const std::string& why) { throw Error(path + ":" + std::to_string(lineno) + ": " + why); };
+    while (std::getline(in, line)) {
+        ++lineno;
+        line = trim(line.substr(0, line.find_first_of("#;")));
+        if (line.empty()) continue;
+        if (line.front() == '[') {
+            if (line.back() != ']') bad("unterminated section header");
+            section = trim(line.substr(1, line.size() - 2));
+            if (section != "locator" && section != "editor" && section != "sites")
+                bad("unknown section [" + section + "] (expected [locator], [editor] or [sites])");
+            continue;
+        }
+        const auto eq = line.find('=');
+        if (eq == std::string::npos) bad("expected key = value");
+        const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+        if (section.empty()) bad("key '" + key + "' outside a section");
+        if (section == "sites") {
+            if (key != "blocks") bad("unknown key '" + key + "' in [sites] (expected blocks)");
+            chain.edit_blocks = parse_blocks(value);
+            continue;
+        }
+        PluginSpec& spec = section == "locator" ? chain.locator : chain.editor;
+        if (key == "name") {
+            spec.name = value;
+        } else {
+            if (spec.options.count(key)) bad("'" + key + "' given twice");
+            spec.options[key] = value;
+        }
+    }
+}
+}  // namespace
+
+std::vector<int> parse_blocks(const std::string& text) {
+    std::vector<int> blocks;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        try {
+            size_t used = 0;
+            int b = std::stoi(trim(item), &used);
+            if (used != trim(item).size() || b < 0) throw std::invalid_argument("");
+            blocks.push_back(b);
+        } catch (const std::exception&) {
+            throw UsageError("--edit-blocks: '" + item + "' is not a block index (expected e.g. 7,8,9)");
+        }
+    }
+    if (blocks.empty()) throw UsageError("--edit-blocks: no blocks given");
+    return blocks;
+}
+
+void add_chain_options(po::options_description& desc) {
+    desc.add_options()
+        ("locator", po::value<std::string>(), (std::string("where to edit: NAME[:key=val,...] (default ") + kDefaultLocator +
+                                               "); every locator takes sparsity (fraction of site neurons kept) and seed").c_str())
+        ("editor", po::value<std::string>(), (std::string("how to edit: NAME[:key=val,...] (default ") + kDefaultEditor +
+                                              "); editors take lr, steps, stop_loss").c_str())
+        ("edit-blocks", po::value<std::string>(), "blocks whose fc1/fc2 are the edit sites, e.g. 7,8,9 (default: 3 blocks from floor(7*depth/12))")
+        ("config", po::value<std::string>(), "chain config file (INI: [locator] name=.. key=.., [editor] ..., [sites] blocks=..)");
+}
+
+Chain read_chain(const po::variables_map& vm) {
+    Chain chain;
+    if (vm.count("config")) read_ini(vm["config"].as<std::string>(), chain);
+    if (vm.count("locator")) chain.locator = parse_plugin_spec(vm["locator"].as<std::string>(), "--locator");
+    if (vm.count("editor")) chain.editor = parse_plugin_spec(vm["editor"].as<std::string>(), "--editor");
+    if (chain.locator.name.empty()) {
+        PluginSpec d = parse_plugin_spec(kDefaultLocator, "default locator");
+        for (auto& [k, v] : chain.locator.options) d.options[k] = v;  // [locator] keys without a name
+        chain.locator = d;
+    }
+    if (chain.editor.name.empty()) {
+        PluginSpec d = parse_plugin_spec(kDefaultEditor, "default editor");
+        for (auto& [k, v] : chain.editor.options) d.options[k] = v;
+        chain.editor = d;
+    }
+    if (vm.count("edit-blocks")) chain.edit_blocks = parse_blocks(vm["edit-blocks"].as<std::string>());
+    return chain;
+}
+
+}  // namespace vitedit::cli

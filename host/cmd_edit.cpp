@@ -1,0 +1,183 @@
+// vitedit edit — fix a model's mistake on one or a few images: locate, edit, report, write.
+#include <algorithm>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <boost/filesystem.hpp>
+#include <nlohmann/json.hpp>
+
+#include "chain.hpp"
+#include "cli.hpp"
+#include "vitedit/hash.hpp"
+#include "vitedit/image.hpp"
+#include "vitedit/model.hpp"
+#include "vitedit/patch.hpp"
+#include "vitedit/plugin_host.hpp"
+
+namespace vitedit::cli {
+
+namespace {
+
+std::string file_hash(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    Sha256 h;
+    char buf[65536];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) h.update(buf, static_cast<size_t>(in.gcount()));
+    return h.hex();
+}
+
+int parse_label(const std::string& text, const VitConfig& cfg) {
+    for (size_t i = 0; i < cfg.classes.size(); ++i)
+        if (cfg.classes[i] == text) return static_cast<int>(i);
+    try {
+        size_t used = 0;
+        int v = std::stoi(text, &used);
+        if (used == text.size() && v >= 0 && v < cfg.num_classes) return v;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("--label '" + text + "' is neither a class index in 0.." + std::to_string(cfg.num_classes - 1) +
+                     (cfg.classes.empty() ? std::string() : " nor a class name of the model"));
+}
+
+void check_output_path(const std::string& out, const std::string& input) {
+    namespace fs = boost::filesystem;
+    boost::system::error_code ec;
+    if (fs::weakly_canonical(out, ec) == fs::weakly_canonical(input, ec))
+        throw UsageError("refusing to write over the input model " + input + " (choose another --out)");
+    fs::path dir = fs::absolute(out).parent_path();
+    if (!fs::is_directory(dir, ec)) throw UsageError("output directory " + dir.string() + " does not exist");
+}
+
+std::string top1(const std::vector<float>& logits, int i, int K, const VitConfig& cfg) {
+    const float* l = &logits[static_cast<size_t>(i) * K];
+    int k = static_cast<int>(std::max_element(l, l + K) - l);
+    return std::to_string(k) + (k < static_cast<int>(cfg.classes.size()) ? " (" + cfg.classes[k] + ")" : "");
+}
+
+}  // namespace
+
+int cmd_edit(const std::vector<std::string>& args) {
+    po::options_description desc("options");
+    desc.add_options()
+        ("model", po::value<std::string>()->required(), "model to edit (.safetensors)")
+        ("image", po::value<std::vector<std::string>>()->required()->composing(), "edit image (repeatable)")
+        ("label", po::value<std::vector<std::string>>()->required()->composing(),
+         "correct label: class index or name; one for all images or one per image")
+        ("out", po::value<std::string>(), "write the whole edited model here (.safetensors)")
+        ("patch", po::value<std::string>(), "write only the changed neurons + provenance here (.vtp)")
+        ("force", "write the output even when the edit did not fix every image")
+        ("no-cache", "recompute the frozen blocks below the edit sites at every step (slower; for measurement)")
+        ("json", "print one JSON object");
+    add_chain_options(desc);
+    add_backend_option(desc);
+    add_plugin_options(desc);
+    add_model_overrides(desc);
+    po::variables_map vm;
+    if (!parse("edit", "--model M --image P [--image ...] --label L (--out F.safetensors | --patch F.vtp) [options]", desc,
+               args, vm))
+        return 0;
+    const std::string model_path = vm["model"].as<std::string>();
+    if (!vm.count("out") && !vm.count("patch")) throw UsageError("give --out F.safetensors or --patch F.vtp (or both)");
+    for (const char* key : {"out", "patch"})
+        if (vm.count(key)) check_output_path(vm[key].as<std::string>(), model_path);
+    const bool json = vm.count("json") > 0;
+
+    const ModelFile model = load_model(model_path, model_overrides(vm));
+    const VitConfig& cfg = model.config;
+    const auto paths = vm["image"].as<std::vector<std::string>>();
+    const auto label_texts = vm["label"].as<std::vector<std::string>>();
+    if (label_texts.size() != 1 && label_texts.size() != paths.size())
+        throw UsageError(std::to_string(label_texts.size()) + " labels for " + std::to_string(paths.size()) +
+                         " images: give one label for all or one per image");
+    std::vector<int32_t> labels;
+    std::vector<float> chw;
+    for (size_t i = 0; i < paths.size(); ++i) {
+        labels.push_back(parse_label(label_texts.size() == 1 ? label_texts[0] : label_texts[i], cfg));
+        auto x = to_model_input(load_image(paths[i]), cfg);
+        chw.insert(chw.end(), x.begin(), x.end());
+    }
+    const Chain chain = read_chain(vm);
+    Registry& reg = registry(vm);
+    LocatorInstance locator(reg, chain.locator);
+    EditorInstance editor(reg, chain.editor);
+    auto backend = reg.create_backend(vm["backend"].as<std::string>());
+    Vit vit(backend, cfg, model.tensors);
+    const auto blocks = chain.edit_blocks.empty() ? default_edit_blocks(cfg.depth) : chain.edit_blocks;
+    const std::string model_id = tensors_hash(model.tensors);
+    EditSession session(vit, ffn_sites(cfg, blocks), vit.upload_images(chw, static_cast<int64_t>(paths.size())), labels,
+                        locator.seed(), model_id, vm.count("no-cache") == 0);
+
+    const int K = cfg.num_classes, N = static_cast<int>(paths.size());
+    const ve_edit_eval before = session.evaluate(false);
+    const std::vector<float> logits_before = session.last_logits();
+    if (!json) {
+        std::cerr << "model: " << cfg.summary() << ", backend " << backend->name() << "\n"
+                  << "chain: locator " << chain.locator.name << (chain.locator.config().empty() ? "" : ":" + chain.locator.config())
+                  << ", editor " << chain.editor.name << (chain.editor.config().empty() ? "" : ":" + chain.editor.config())
+                  << ", sites: fc1/fc2 of blocks";
+        for (int b : blocks) std::cerr << " " << b;
+        std::cerr << "\n";
+    }
+    const EditOutcome r = run_edit(session, locator, editor);
+    const ve_edit_eval after = session.evaluate(false);
+    const std::vector<float> logits_after = session.last_logits();
+
+    size_t kept = 0, total = 0;
+    for (const auto& m : r.mask)
+        for (float v : m) kept += v > 0, ++total;
+
+    const bool write = r.success || vm.count("force");
+    std::map<std::string, std::string> provenance = {
+        {"locator", chain.locator.name + (chain.locator.config().empty() ? "" : ":" + chain.locator.config())},
+        {"editor", chain.editor.name + (chain.editor.config().empty() ? "" : ":" + chain.editor.config())},
+        {"budget", std::to_string(static_cast<double>(kept) / total)},
+        {"steps", std::to_string(r.steps)},
+        {"success", r.success ? "true" : "false"},
+        {"labels", [&] { std::string s; for (int l : labels) s += (s.empty() ? "" : ",") + std::to_string(l); return s; }()},
+        {"images", [&] { std::string s; for (const auto& p : paths) s += (s.empty() ? "" : ",") + file_hash(p); return s; }()},
+        {"base_model", model_id}};
+    if (write) {
+        auto edited = vit.download_params();
+        if (vm.count("patch")) save_patch(vm["patch"].as<std::string>(), make_patch(model.tensors, edited, session.sites(), provenance));
+        if (vm.count("out")) {
+            std::map<std::string, std::string> meta = model.metadata;
+            for (const auto& [k, v] : provenance) meta["vitedit.edit." + k] = v;
+            save_model(vm["out"].as<std::string>(), cfg, edited, meta);
+        }
+    }
+
+    if (json) {
+        nlohmann::json mask = nlohmann::json::object();
+        for (size_t s = 0; s < r.mask.size(); ++s) {
+            std::vector<int64_t> idx;
+            for (size_t u = 0; u < r.mask[s].size(); ++u)
+                if (r.mask[s][u] > 0) idx.push_back(static_cast<int64_t>(u));
+            std::string site = session.sites()[s].name;
+            mask[site.substr(0, site.size() - std::string(".weight").size())] = idx;
+        }
+        nlohmann::json j = {{"success", r.success}, {"steps", r.steps}, {"loss", r.loss}, {"time_s", r.time_s},
+                            {"step_s", r.step_s}, {"locate_s", r.locate_s}, {"budget", static_cast<double>(kept) / total},
+                            {"correct_before", before.num_correct}, {"correct_after", after.num_correct},
+                            {"written", write}, {"mask", mask}};
+        std::cout << j.dump() << "\n";
+    } else {
+        for (int i = 0; i < N; ++i)
+            std::cout << paths[i] << ": label " << labels[i] << ", predicted " << top1(logits_before, i, K, cfg) << " -> "
+                      << top1(logits_after, i, K, cfg) << "\n";
+        std::cout << (r.success ? "edit succeeded" : "edit did NOT fix every image") << ": " << r.steps << " steps, loss "
+                  << std::setprecision(4) << r.loss << ", " << kept << "/" << total << " neurons ("
+                  << std::setprecision(3) << 100.0 * kept / total << "%), locate " << std::setprecision(3) << r.locate_s
+                  << " s, edit " << r.edit_s << " s (" << r.step_s * 1e3 << " ms/step)\n";
+        if (write) {
+            if (vm.count("out")) std::cout << "wrote " << vm["out"].as<std::string>() << "\n";
+            if (vm.count("patch")) std::cout << "wrote " << vm["patch"].as<std::string>() << "\n";
+        } else {
+            std::cout << "nothing written (use --force to write a failed edit)\n";
+        }
+    }
+    return r.success ? 0 : 3;
+}
+
+}  // namespace vitedit::cli

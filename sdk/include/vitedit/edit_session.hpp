@@ -1,0 +1,77 @@
+// vitedit — one edit: the sites, the edit images and labels, and the services plugins call.
+//
+// The session edits the engine's site weights in place, keeps their originals for restore(),
+// and exposes everything to plugins as a ve_edit_session C table. Blocks below the lowest edit
+// site never change during an edit, so their output (the tokens entering the lowest site block)
+// is computed once per session and every evaluate() runs only the blocks from there up.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vitedit/plugin.h"
+#include "vitedit/vit.hpp"
+
+namespace vitedit {
+
+struct EditSite {
+    std::string name;   // "blocks.7.mlp.fc1.weight"
+    int block = 0;
+    int unit = VE_UNIT_ROW;
+    int64_t rows = 0, cols = 0, units = 0;
+};
+
+// Three consecutive blocks starting at floor(7*depth/12), moved down so at least one block
+// follows them (7,8,9 for 12 blocks); fewer when the model is shallower.
+std::vector<int> default_edit_blocks(int depth);
+// fc1 (neuron rows) and fc2 (neuron columns) of each block: the paper's sites.
+std::vector<EditSite> ffn_sites(const VitConfig& cfg, const std::vector<int>& blocks);
+
+// Keeps the top `sparsity` fraction of all units across sites (at least one unit); ties go to
+// the lower site/unit index so the result is deterministic.
+std::vector<std::vector<float>> binarize_top_fraction(const std::vector<std::vector<float>>& scores,
+                                                      double sparsity);
+
+class EditSession {
+public:
+    // images: [N, C, H, W] on vit's backend. use_prefix_cache = false recomputes every block on
+    // every evaluate (the reference behaviour, for measuring what the cache buys).
+    EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, std::vector<int32_t> labels,
+                uint64_t seed, std::string model_id, bool use_prefix_cache = true);
+    ~EditSession();
+    EditSession(const EditSession&) = delete;
+    EditSession& operator=(const EditSession&) = delete;
+
+    const ve_edit_session* c_session() const { return &table_; }
+    const std::vector<EditSite>& sites() const { return sites_; }
+    Vit& vit() { return vit_; }
+
+    ve_edit_eval evaluate(bool want_grads);
+    std::vector<float> last_logits() const { return logits_; }
+    const std::vector<float>& original_features() const { return features_; }
+
+    // Masks the editor sees (host values, one vector per site, each of `units` entries).
+    void set_masks(const std::vector<std::vector<float>>& masks);
+    // Site weights back to their values when the session began.
+    void restore();
+    // True when any site weight or the loss went non-finite.
+    bool weights_finite() const;
+
+private:
+    struct CTable;
+    Vit& vit_;
+    std::vector<EditSite> sites_;
+    Tensor images_;
+    std::vector<int32_t> labels_;
+    int lowest_;
+    bool use_cache_;
+    Tensor prefix_;                   // tokens entering block lowest_
+    std::vector<Tensor> weights_, originals_, grads_, masks_;
+    std::vector<float> logits_, features_;
+    std::string model_id_;
+    std::string error_;
+    ve_edit_session table_{};
+};
+
+}  // namespace vitedit

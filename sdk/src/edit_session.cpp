@@ -1,0 +1,212 @@
+// vitedit — the edit session and its C services table.
+#include "vitedit/edit_session.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace vitedit {
+
+std::vector<int> default_edit_blocks(int depth) {
+    const int count = std::min(3, std::max(1, depth - 1));
+    int first = 7 * depth / 12;
+    first = std::min(first, depth - 1 - count);  // at least one block above the sites
+    first = std::max(first, 0);
+    std::vector<int> blocks;
+    for (int b = first; b < first + count && b < depth; ++b) blocks.push_back(b);
+    return blocks;
+}
+
+std::vector<EditSite> ffn_sites(const VitConfig& cfg, const std::vector<int>& blocks) {
+    std::vector<EditSite> sites;
+    for (int b : blocks) {
+        if (b < 0 || b >= cfg.depth)
+            throw Error("edit block " + std::to_string(b) + " does not exist (the model has blocks 0.." +
+                        std::to_string(cfg.depth - 1) + ")");
+        const std::string p = "blocks." + std::to_string(b) + ".mlp.";
+        sites.push_back({p + "fc1.weight", b, VE_UNIT_ROW, cfg.mlp_hidden, cfg.dim, cfg.mlp_hidden});
+        sites.push_back({p + "fc2.weight", b, VE_UNIT_COL, cfg.dim, cfg.mlp_hidden, cfg.mlp_hidden});
+    }
+    return sites;
+}
+
+std::vector<std::vector<float>> binarize_top_fraction(const std::vector<std::vector<float>>& scores, double sparsity) {
+    if (!(sparsity > 0 && sparsity <= 1)) throw Error("sparsity must be in (0, 1], got " + std::to_string(sparsity));
+    struct Ref { float score; size_t site, unit; };
+    std::vector<Ref> all;
+    for (size_t s = 0; s < scores.size(); ++s)
+        for (size_t u = 0; u < scores[s].size(); ++u) {
+            float v = scores[s][u];
+            if (!std::isfinite(v)) throw Error("locator returned a non-finite score for site " + std::to_string(s));
+            all.push_back({v, s, u});
+        }
+    const size_t k = std::max<size_t>(1, static_cast<size_t>(std::llround(sparsity * all.size())));
+    std::partial_sort(all.begin(), all.begin() + std::min(k, all.size()), all.end(), [](const Ref& a, const Ref& b) {
+        if (a.score != b.score) return a.score > b.score;
+        return a.site != b.site ? a.site < b.site : a.unit < b.unit;
+    });
+    std::vector<std::vector<float>> mask(scores.size());
+    for (size_t s = 0; s < scores.size(); ++s) mask[s].assign(scores[s].size(), 0.0f);
+    for (size_t i = 0; i < std::min(k, all.size()); ++i) mask[all[i].site][all[i].unit] = 1.0f;
+    return mask;
+}
+
+// The C entry points: each catches everything and records the message.
+struct EditSession::CTable {
+    static EditSession& self(void* s) { return *static_cast<EditSession*>(s); }
+    template <class F>
+    static ve_status guard(void* s, F&& f) noexcept {
+        try {
+            f(self(s));
+            return VE_OK;
+        } catch (const std::exception& e) {
+            self(s).error_ = e.what();
+            return VE_ERR_INTERNAL;
+        } catch (...) {
+            self(s).error_ = "unknown exception";
+            return VE_ERR_INTERNAL;
+        }
+    }
+    static ve_status site_tensor(void* s, int32_t i, ve_tensor* out, std::vector<Tensor> EditSession::*which) {
+        return guard(s, [&](EditSession& es) {
+            if (i < 0 || i >= static_cast<int32_t>(es.sites_.size()) || !out) throw Error("bad site index " + std::to_string(i));
+            *out = (es.*which)[i].desc();
+        });
+    }
+    static ve_status get_site(void* s, int32_t i, ve_site* out) {
+        return guard(s, [&](EditSession& es) {
+            if (i < 0 || i >= static_cast<int32_t>(es.sites_.size()) || !out) throw Error("bad site index " + std::to_string(i));
+            const EditSite& st = es.sites_[i];
+            *out = ve_site{sizeof(ve_site), st.name.c_str(), st.block, st.unit, st.rows, st.cols, st.units};
+        });
+    }
+    static ve_status weight(void* s, int32_t i, ve_tensor* o) { return site_tensor(s, i, o, &EditSession::weights_); }
+    static ve_status original(void* s, int32_t i, ve_tensor* o) { return site_tensor(s, i, o, &EditSession::originals_); }
+    static ve_status grad(void* s, int32_t i, ve_tensor* o) { return site_tensor(s, i, o, &EditSession::grads_); }
+    static ve_status mask(void* s, int32_t i, ve_tensor* o) { return site_tensor(s, i, o, &EditSession::masks_); }
+    static ve_status evaluate(void* s, int32_t want, ve_edit_eval* out) {
+        return guard(s, [&](EditSession& es) {
+            ve_edit_eval e = es.evaluate(want != 0);
+            if (out) *out = e;
+        });
+    }
+    static ve_status logits(void* s, float* out) {
+        return guard(s, [&](EditSession& es) {
+            if (es.logits_.empty()) throw Error("logits requested before evaluate");
+            std::copy(es.logits_.begin(), es.logits_.end(), out);
+        });
+    }
+    static ve_status features(void* s, float* out) {
+        return guard(s, [&](EditSession& es) { std::copy(es.features_.begin(), es.features_.end(), out); });
+    }
+    static const char* last_error(void* s) { return self(s).error_.c_str(); }
+};
+
+EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, std::vector<int32_t> labels,
+                         uint64_t seed, std::string model_id, bool use_prefix_cache)
+    : vit_(vit), sites_(std::move(sites)), images_(std::move(images)), labels_(std::move(labels)),
+      use_cache_(use_prefix_cache), model_id_(std::move(model_id)) {
+    const VitConfig& cfg = vit_.config();
+    if (sites_.empty()) throw Error("an edit needs at least one site");
+    if (images_.dim(0) != static_cast<int64_t>(labels_.size()) || labels_.empty())
+        throw Error(std::to_string(labels_.size()) + " labels for " + std::to_string(images_.dim(0)) + " edit images");
+    for (int32_t l : labels_)
+        if (l < 0 || l >= cfg.num_classes)
+            throw Error("label " + std::to_string(l) + " is out of range: the model has classes 0.." +
+                        std::to_string(cfg.num_classes - 1));
+    lowest_ = cfg.depth;
+    Backend& be = vit_.backend();
+    for (const auto& s : sites_) {
+        const Tensor& w = vit_.param(s.name);
+        if (w.ndim() != 2 || w.dim(0) != s.rows || w.dim(1) != s.cols)
+            throw Error("site " + s.name + " is " + shape_str(w.shape()) + ", expected [" + std::to_string(s.rows) + "," +
+                        std::to_string(s.cols) + "]");
+        lowest_ = std::min(lowest_, s.block);
+        weights_.push_back(w);
+        Tensor orig = be.empty(w.shape());
+        be.copy(w, orig);
+        originals_.push_back(orig);
+        grads_.push_back(be.zeros(w.shape()));
+        masks_.push_back(be.zeros({s.units}));
+    }
+    // The original model's CLS features (the hypernetwork's input) and the frozen prefix.
+    auto out = vit_.forward(images_);
+    features_ = out.features.download();
+    if (use_cache_) prefix_ = vit_.forward_prefix(images_, lowest_);
+
+    table_.struct_size = sizeof(ve_edit_session);
+    table_.session = this;
+    table_.backend = &be.raw();
+    table_.num_sites = static_cast<int32_t>(sites_.size());
+    table_.num_images = static_cast<int32_t>(labels_.size());
+    table_.num_classes = cfg.num_classes;
+    table_.feature_dim = cfg.dim;
+    table_.labels = labels_.data();
+    table_.seed = seed;
+    table_.model_id = model_id_.c_str();
+    table_.get_site = &CTable::get_site;
+    table_.site_weight = &CTable::weight;
+    table_.site_original = &CTable::original;
+    table_.site_grad = &CTable::grad;
+    table_.site_mask = &CTable::mask;
+    table_.evaluate = &CTable::evaluate;
+    table_.logits = &CTable::logits;
+    table_.features = &CTable::features;
+    table_.last_error = &CTable::last_error;
+}
+
+EditSession::~EditSession() = default;
+
+ve_edit_eval EditSession::evaluate(bool want_grads) {
+    Backend& be = vit_.backend();
+    const int64_t N = static_cast<int64_t>(labels_.size());
+    Vit::Activations acts;
+    Vit::Output out;
+    if (use_cache_) {
+        out = vit_.forward_suffix(prefix_, lowest_, want_grads ? &acts : nullptr);
+    } else {
+        out = vit_.forward(images_, want_grads ? &acts : nullptr);
+    }
+    Tensor dlogits;
+    if (want_grads) dlogits = be.empty({N, vit_.config().num_classes});
+    std::vector<float> losses = be.cross_entropy(out.logits, labels_, 0.0f, want_grads ? &dlogits : nullptr, 1.0f / N);
+    logits_ = out.logits.download();
+    ve_edit_eval e{sizeof(ve_edit_eval), 0.0f, 0, static_cast<int32_t>(N)};
+    double loss = 0;
+    const int K = vit_.config().num_classes;
+    for (int64_t i = 0; i < N; ++i) {
+        loss += losses[i] / N;
+        const float* l = &logits_[i * K];
+        if (std::max_element(l, l + K) - l == labels_[i]) ++e.num_correct;
+    }
+    e.loss = static_cast<float>(loss);
+    if (want_grads) {
+        std::map<std::string, Tensor> grads;
+        for (size_t i = 0; i < sites_.size(); ++i) grads[sites_[i].name] = grads_[i];
+        vit_.backward(acts, dlogits, grads);
+    }
+    return e;
+}
+
+void EditSession::set_masks(const std::vector<std::vector<float>>& masks) {
+    if (masks.size() != sites_.size()) throw Error("masks for " + std::to_string(masks.size()) + " sites, expected " + std::to_string(sites_.size()));
+    for (size_t i = 0; i < sites_.size(); ++i) {
+        if (static_cast<int64_t>(masks[i].size()) != sites_[i].units)
+            throw Error("mask of site " + sites_[i].name + " has " + std::to_string(masks[i].size()) + " entries, expected " +
+                        std::to_string(sites_[i].units));
+        masks_[i].upload(masks[i]);
+    }
+}
+
+void EditSession::restore() {
+    for (size_t i = 0; i < sites_.size(); ++i) vit_.backend().copy(originals_[i], weights_[i]);
+}
+
+bool EditSession::weights_finite() const {
+    for (const auto& w : weights_)
+        for (float v : w.download())
+            if (!std::isfinite(v)) return false;
+    return true;
+}
+
+}  // namespace vitedit
