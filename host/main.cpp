@@ -14,6 +14,7 @@ int cmd_eval(const std::vector<std::string>& args);
 int cmd_edit(const std::vector<std::string>& args);
 int cmd_apply(const std::vector<std::string>& args);
 int cmd_revert(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
@@ -24,6 +25,7 @@ const std::vector<Command>& commands() {
         {"edit", "fix a model's mistake on given images (locate, then edit) and write the model or a patch", cmd_edit},
         {"apply", "apply an edit patch to the model it was made on", cmd_apply},
         {"revert", "take an edit patch off a patched model", cmd_revert},
+        {"bench", "score locators/editors on failure groups: success, generalization, locality", cmd_bench},
     };
     return table;
 }

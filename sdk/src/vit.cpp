@@ -161,9 +161,9 @@ void Vit::backward(const Activations& acts, const Tensor& dlogits, const std::ma
     }
     if (names.empty()) return;
     const int stop = lowest_block(names);
-    if (stop < acts.first_block)
+    if (std::max(stop, 0) < acts.first_block)
         throw Error("backward to block " + std::to_string(stop) + " needs activations from block " +
-                    std::to_string(stop) + ", but the forward pass kept them only from block " +
+                    std::to_string(std::max(stop, 0)) + ", but the forward pass kept them only from block " +
                     std::to_string(acts.first_block));
     auto G = [&](const std::string& n) -> Tensor {
         auto it = grads.find(n);

@@ -103,6 +103,12 @@ namespace detail {
 
 inline BackendBase* self(void* ctx) { return static_cast<BackendBase*>(ctx); }
 
+// A required tensor argument: NULL is a caller error, not a crash.
+inline const ve_tensor& req(const ve_tensor* t) {
+    if (!t) throw Invalid("a required tensor argument is NULL");
+    return *t;
+}
+
 // Runs f, turning any exception into a status and a message that names the op and backend.
 template <class F>
 ve_status guard(void* ctx, const char* op, F&& f) noexcept {
@@ -136,6 +142,7 @@ ve_status guard(void* ctx, const char* op, F&& f) noexcept {
 // The C table for an implementation class. One static instance per backend library.
 inline const ve_backend_ops* backend_ops() {
     using detail::guard;
+    using detail::req;
     static const ve_backend_ops ops = [] {
         ve_backend_ops o{};
         o.struct_size = sizeof(ve_backend_ops);
@@ -157,92 +164,92 @@ inline const ve_backend_ops* backend_ops() {
         };
         o.last_error = [](void* c) noexcept { return detail::self(c)->last_error_.c_str(); };
         o.copy = [](void* c, const ve_tensor* s, const ve_tensor* d) noexcept {
-            return guard(c, "copy", [&](BackendBase* b) { b->copy(*s, *d); });
+            return guard(c, "copy", [&](BackendBase* b) { b->copy(req(s), req(d)); });
         };
         o.fill = [](void* c, const ve_tensor* d, float v) noexcept {
-            return guard(c, "fill", [&](BackendBase* b) { b->fill(*d, v); });
+            return guard(c, "fill", [&](BackendBase* b) { b->fill(req(d), v); });
         };
         o.axpby = [](void* c, float a, const ve_tensor* x, float be, const ve_tensor* y) noexcept {
-            return guard(c, "axpby", [&](BackendBase* b) { b->axpby(a, *x, be, *y); });
+            return guard(c, "axpby", [&](BackendBase* b) { b->axpby(a, req(x), be, req(y)); });
         };
         o.add = [](void* c, const ve_tensor* x, const ve_tensor* y, const ve_tensor* z) noexcept {
-            return guard(c, "add", [&](BackendBase* b) { b->add(*x, *y, *z); });
+            return guard(c, "add", [&](BackendBase* b) { b->add(req(x), req(y), req(z)); });
         };
         o.gemm = [](void* c, int32_t ta, int32_t tb, float al, const ve_tensor* a,
                     const ve_tensor* bb, float be, const ve_tensor* cc) noexcept {
-            return guard(c, "gemm", [&](BackendBase* b) { b->gemm(ta != 0, tb != 0, al, *a, *bb, be, *cc); });
+            return guard(c, "gemm", [&](BackendBase* b) { b->gemm(ta != 0, tb != 0, al, req(a), req(bb), be, req(cc)); });
         };
         o.bias_add = [](void* c, const ve_tensor* y, const ve_tensor* bias) noexcept {
-            return guard(c, "bias_add", [&](BackendBase* b) { b->bias_add(*y, *bias); });
+            return guard(c, "bias_add", [&](BackendBase* b) { b->bias_add(req(y), req(bias)); });
         };
         o.bias_grad = [](void* c, const ve_tensor* dy, const ve_tensor* db, float be) noexcept {
-            return guard(c, "bias_grad", [&](BackendBase* b) { b->bias_grad(*dy, *db, be); });
+            return guard(c, "bias_grad", [&](BackendBase* b) { b->bias_grad(req(dy), req(db), be); });
         };
         o.layernorm_fwd = [](void* c, const ve_tensor* x, const ve_tensor* g, const ve_tensor* bt,
                              float eps, const ve_tensor* y, const ve_tensor* mean,
                              const ve_tensor* rstd) noexcept {
-            return guard(c, "layernorm_fwd", [&](BackendBase* b) { b->layernorm_fwd(*x, *g, *bt, eps, *y, mean, rstd); });
+            return guard(c, "layernorm_fwd", [&](BackendBase* b) { b->layernorm_fwd(req(x), req(g), req(bt), eps, req(y), mean, rstd); });
         };
         o.layernorm_bwd = [](void* c, const ve_tensor* dy, const ve_tensor* x, const ve_tensor* g,
                              const ve_tensor* mean, const ve_tensor* rstd, const ve_tensor* dx,
                              float dxb, const ve_tensor* dg, const ve_tensor* dbt, float pb) noexcept {
             return guard(c, "layernorm_bwd", [&](BackendBase* b) {
-                b->layernorm_bwd(*dy, *x, *g, *mean, *rstd, dx, dxb, dg, dbt, pb);
+                b->layernorm_bwd(req(dy), req(x), req(g), req(mean), req(rstd), dx, dxb, dg, dbt, pb);
             });
         };
         o.gelu_fwd = [](void* c, const ve_tensor* x, const ve_tensor* y) noexcept {
-            return guard(c, "gelu_fwd", [&](BackendBase* b) { b->gelu_fwd(*x, *y); });
+            return guard(c, "gelu_fwd", [&](BackendBase* b) { b->gelu_fwd(req(x), req(y)); });
         };
         o.gelu_bwd = [](void* c, const ve_tensor* dy, const ve_tensor* x, const ve_tensor* dx) noexcept {
-            return guard(c, "gelu_bwd", [&](BackendBase* b) { b->gelu_bwd(*dy, *x, *dx); });
+            return guard(c, "gelu_bwd", [&](BackendBase* b) { b->gelu_bwd(req(dy), req(x), req(dx)); });
         };
         o.softmax_fwd = [](void* c, const ve_tensor* x, float s, const ve_tensor* y) noexcept {
-            return guard(c, "softmax_fwd", [&](BackendBase* b) { b->softmax_fwd(*x, s, *y); });
+            return guard(c, "softmax_fwd", [&](BackendBase* b) { b->softmax_fwd(req(x), s, req(y)); });
         };
         o.softmax_bwd = [](void* c, const ve_tensor* dy, const ve_tensor* y, float s,
                            const ve_tensor* dx) noexcept {
-            return guard(c, "softmax_bwd", [&](BackendBase* b) { b->softmax_bwd(*dy, *y, s, *dx); });
+            return guard(c, "softmax_bwd", [&](BackendBase* b) { b->softmax_bwd(req(dy), req(y), s, req(dx)); });
         };
         o.im2col = [](void* c, const ve_tensor* im, int32_t p, const ve_tensor* cols) noexcept {
-            return guard(c, "im2col", [&](BackendBase* b) { b->im2col(*im, p, *cols); });
+            return guard(c, "im2col", [&](BackendBase* b) { b->im2col(req(im), p, req(cols)); });
         };
         o.col2im = [](void* c, const ve_tensor* dc, int32_t p, float be, const ve_tensor* di) noexcept {
-            return guard(c, "col2im", [&](BackendBase* b) { b->col2im(*dc, p, be, *di); });
+            return guard(c, "col2im", [&](BackendBase* b) { b->col2im(req(dc), p, be, req(di)); });
         };
         o.tokens_fwd = [](void* c, const ve_tensor* pa, const ve_tensor* cls, const ve_tensor* pos,
                           const ve_tensor* tok) noexcept {
-            return guard(c, "tokens_fwd", [&](BackendBase* b) { b->tokens_fwd(*pa, *cls, *pos, *tok); });
+            return guard(c, "tokens_fwd", [&](BackendBase* b) { b->tokens_fwd(req(pa), req(cls), req(pos), req(tok)); });
         };
         o.tokens_bwd = [](void* c, const ve_tensor* dt, const ve_tensor* dp, const ve_tensor* dc,
                           const ve_tensor* dpos, float pb) noexcept {
-            return guard(c, "tokens_bwd", [&](BackendBase* b) { b->tokens_bwd(*dt, dp, dc, dpos, pb); });
+            return guard(c, "tokens_bwd", [&](BackendBase* b) { b->tokens_bwd(req(dt), dp, dc, dpos, pb); });
         };
         o.cross_entropy = [](void* c, const ve_tensor* lg, const int32_t* lab, float ls,
                              float* loss, const ve_tensor* dl, float gs) noexcept {
-            return guard(c, "cross_entropy", [&](BackendBase* b) { b->cross_entropy(*lg, lab, ls, loss, dl, gs); });
+            return guard(c, "cross_entropy", [&](BackendBase* b) { b->cross_entropy(req(lg), lab, ls, loss, dl, gs); });
         };
         o.kl_div = [](void* c, const ve_tensor* lg, const ve_tensor* tg, float t, float* loss,
                       const ve_tensor* dl, float gs) noexcept {
-            return guard(c, "kl_div", [&](BackendBase* b) { b->kl_div(*lg, *tg, t, loss, dl, gs); });
+            return guard(c, "kl_div", [&](BackendBase* b) { b->kl_div(req(lg), req(tg), t, loss, dl, gs); });
         };
         o.sgd_step = [](void* c, const ve_tensor* w, const ve_tensor* g, const ve_tensor* m,
                         int32_t ax, float lr, float wd) noexcept {
-            return guard(c, "sgd_step", [&](BackendBase* b) { b->sgd_step(*w, *g, m, ax, lr, wd); });
+            return guard(c, "sgd_step", [&](BackendBase* b) { b->sgd_step(req(w), req(g), m, ax, lr, wd); });
         };
         o.rmsprop_step = [](void* c, const ve_tensor* w, const ve_tensor* g, const ve_tensor* sq,
                             const ve_tensor* m, int32_t ax, float lr, float al, float eps) noexcept {
-            return guard(c, "rmsprop_step", [&](BackendBase* b) { b->rmsprop_step(*w, *g, *sq, m, ax, lr, al, eps); });
+            return guard(c, "rmsprop_step", [&](BackendBase* b) { b->rmsprop_step(req(w), req(g), req(sq), m, ax, lr, al, eps); });
         };
         o.adam_step = [](void* c, const ve_tensor* w, const ve_tensor* g, const ve_tensor* m,
                          const ve_tensor* v, const ve_tensor* mk, int32_t ax, float lr, float b1,
                          float b2, float eps, float wd, int64_t step) noexcept {
             return guard(c, "adam_step", [&](BackendBase* b) {
-                b->adam_step(*w, *g, *m, *v, mk, ax, lr, b1, b2, eps, wd, step);
+                b->adam_step(req(w), req(g), req(m), req(v), mk, ax, lr, b1, b2, eps, wd, step);
             });
         };
         o.penalty_grad = [](void* c, const ve_tensor* w, const ve_tensor* w0, const ve_tensor* g, float k,
                             int32_t p) noexcept {
-            return guard(c, "penalty_grad", [&](BackendBase* b) { b->penalty_grad(*w, *w0, *g, k, p); });
+            return guard(c, "penalty_grad", [&](BackendBase* b) { b->penalty_grad(req(w), req(w0), req(g), k, p); });
         };
         return o;
     }();

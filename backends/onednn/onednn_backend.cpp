@@ -1,0 +1,118 @@
+// The backend's lifetime, configuration, memory, probe and the exported vitedit_query().
+#include "onednn_backend.hpp"
+
+#include <cstring>
+#include <sstream>
+
+#include <dnnl_version.h>
+
+#include "dnnl_errors.hpp"
+#include "vitedit/host_api.h"
+
+namespace vitedit::onednn {
+
+OnednnBackend::OnednnBackend(const ve_host_api* host, const char* config) : host_(host) {
+    configure(config);
+    try {
+        engine_ = dnnl::engine(dnnl::engine::kind::cpu, 0);
+        stream_ = dnnl::stream(engine_);
+    } catch (const dnnl::error& e) {
+        throw author::Unavailable(std::string("cannot create the oneDNN CPU engine: ") + e.what());
+    }
+    gemm_ = std::make_unique<GemmPlanner>(engine_, stream_, max_gemm_plans_);
+    activations_ = std::make_unique<ActivationPrimitives>(engine_, stream_);
+    const dnnl_version_t* v = dnnl_version();
+    std::ostringstream msg;
+    msg << "onednn backend: oneDNN " << v->major << "." << v->minor << "." << v->patch
+        << " (" << v->hash << ")";
+    log(VE_LOG_DEBUG, msg.str());
+}
+
+OnednnBackend::~OnednnBackend() = default;
+
+void OnednnBackend::log(int level, const std::string& message) const {
+    if (host_ && host_->log) host_->log(host_->host, level, message.c_str());
+}
+
+// config: "key=value,..."; known keys: max_gemm_plans=N (GEMM plan cache size, default 512).
+void OnednnBackend::configure(const char* config) {
+    if (!config) return;
+    std::istringstream in(config);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        if (item.empty()) continue;
+        auto eq = item.find('=');
+        std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+        if (key == "max_gemm_plans") {
+            char* end = nullptr;
+            long long n = std::strtoll(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || n < 1)
+                throw std::invalid_argument("onednn backend: max_gemm_plans must be a positive "
+                                            "integer, got '" + value + "'");
+            max_gemm_plans_ = static_cast<size_t>(n);
+        } else {
+            log(VE_LOG_WARN, "onednn backend: ignoring unknown config key '" + key + "'");
+        }
+    }
+}
+
+ve_buffer OnednnBackend::alloc(uint64_t bytes) { return buffers_.alloc(bytes); }
+
+void OnednnBackend::free(ve_buffer b) { buffers_.free(b); }
+
+void OnednnBackend::upload(ve_buffer dst, uint64_t off, const void* src, uint64_t bytes) {
+    if (bytes == 0) return;
+    if (!src) fail("upload: source pointer is NULL");
+    std::memcpy(buffers_.range(dst, off, bytes, "upload destination"), src, bytes);
+}
+
+void OnednnBackend::download(ve_buffer src, uint64_t off, void* dst, uint64_t bytes) {
+    if (bytes == 0) return;
+    if (!dst) fail("download: destination pointer is NULL");
+    std::memcpy(dst, buffers_.range(src, off, bytes, "download source"), bytes);
+}
+
+void OnednnBackend::synchronize() {
+    try {
+        stream_.wait();
+    } catch (const dnnl::error& e) {
+        rethrow_dnnl(e, "waiting for the stream");
+    }
+}
+
+void OnednnBackend::gemm(bool trans_a, bool trans_b, float alpha, const ve_tensor& a,
+                         const ve_tensor& b, float beta, const ve_tensor& c) {
+    gemm_->run(trans_a, trans_b, alpha, view(a, "a"), view(b, "b"), beta, view(c, "c"));
+}
+
+// Can this backend run here? oneDNN runs on any x86-64, but its fast f32 kernels (and this
+// backend's expectations of speed) start at AVX2 with FMA.
+static int32_t probe(std::string& reason) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        reason = "the CPU lacks AVX2/FMA, which the oneDNN backend requires";
+        return 0;
+    }
+    const dnnl_version_t* v = dnnl_version();
+    if (v->major != DNNL_VERSION_MAJOR) {
+        reason = "the oneDNN runtime (" + std::to_string(v->major) + "." +
+                 std::to_string(v->minor) + ") does not match the headers built against (" +
+                 std::to_string(DNNL_VERSION_MAJOR) + ".x)";
+        return 0;
+    }
+    bool avx512 = __builtin_cpu_supports("avx512f");
+    reason = std::string("oneDNN ") + std::to_string(v->major) + "." + std::to_string(v->minor) +
+             " on the CPU (" + (avx512 ? "AVX-512" : "AVX2") + ")";
+    return avx512 ? 100 : 80;
+#else
+    reason = "the oneDNN backend is built for x86-64 only";
+    return 0;
+#endif
+}
+
+}  // namespace vitedit::onednn
+
+using OnednnBackendImpl = vitedit::onednn::OnednnBackend;
+VITEDIT_DEFINE_BACKEND(OnednnBackendImpl, "onednn", "oneDNN 2.6 CPU backend", "0.1.0",
+                       vitedit::onednn::probe)

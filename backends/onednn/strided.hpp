@@ -1,0 +1,15 @@
+// Loops over up to 4-D strided views: copy (gather/scatter) and in-place scaling.
+#pragma once
+
+#include <cstdint>
+
+namespace vitedit::onednn {
+
+// dst = src elementwise over `shape` (nd <= 4); strides in elements, any non-negative values.
+void strided_copy(int nd, const int64_t* shape, const float* src, const int64_t* src_stride,
+                  float* dst, const int64_t* dst_stride);
+
+// x = beta * x over a strided view; beta == 0 writes zeros (overwriting NaNs).
+void strided_scale(int nd, const int64_t* shape, float* x, const int64_t* stride, float beta);
+
+}  // namespace vitedit::onednn

@@ -1,0 +1,291 @@
+// vitedit bench — the editing benchmark protocol (DESIGN.md §3.1): for every failure group, each
+// failure in turn is the edit image; the edited model is scored on that image (SR), on the rest
+// of its group (GR) and on the locality set (LR); every edit starts from the original model.
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include <boost/filesystem.hpp>
+#include <nlohmann/json.hpp>
+
+#include "chain.hpp"
+#include "cli.hpp"
+#include "progress.hpp"
+#include "svg_plot.hpp"
+#include "vitedit/dataset.hpp"
+#include "vitedit/hash.hpp"
+#include "vitedit/image_set.hpp"
+#include "vitedit/model.hpp"
+#include "vitedit/plugin_host.hpp"
+#include "vitedit/safetensors.hpp"
+
+namespace vitedit::cli {
+
+namespace {
+
+namespace fs = boost::filesystem;
+
+struct Group {
+    std::string name;
+    int label = 0;
+    std::vector<float> chw;  // its images, model input
+    int64_t n = 0;
+};
+
+std::vector<Group> load_groups(const std::string& root, const VitConfig& cfg) {
+    if (!fs::is_directory(root)) throw Error(root + ": not a directory of failure groups");
+    std::vector<fs::path> dirs;
+    for (fs::directory_iterator it(root), end; it != end; ++it)
+        if (fs::is_directory(it->path())) dirs.push_back(it->path());
+    std::sort(dirs.begin(), dirs.end());
+    std::vector<Group> groups;
+    for (const auto& d : dirs) {
+        Group g;
+        g.name = d.filename().string();
+        std::string cls;
+        if (!parse_class_folder(g.name, &g.label, &cls))
+            throw Error(d.string() + ": a group folder's name must start with its label (e.g. 6_shirt_heldout)");
+        if (g.label >= cfg.num_classes) throw Error(d.string() + ": label " + std::to_string(g.label) + " is out of range");
+        std::vector<std::string> files;
+        for (fs::directory_iterator it(d), end; it != end; ++it)
+            if (fs::is_regular_file(it->path()) && it->path().filename().string()[0] != '.') files.push_back(it->path().string());
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) {
+            auto x = to_model_input(load_image(f), cfg);
+            g.chw.insert(g.chw.end(), x.begin(), x.end());
+            ++g.n;
+        }
+        if (g.n >= 1) groups.push_back(std::move(g));
+    }
+    if (groups.empty()) throw Error(root + ": no failure groups found");
+    return groups;
+}
+
+struct SweepAxis {
+    std::string target;  // "locator" or "editor"
+    std::string key;
+    std::vector<std::string> values;
+};
+
+SweepAxis parse_sweep(const std::string& text) {
+    const auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--sweep '" + text + "': expected key=v1,v2,...");
+    SweepAxis a;
+    std::string key = text.substr(0, eq);
+    if (key.rfind("locator.", 0) == 0) a.target = "locator", a.key = key.substr(8);
+    else if (key.rfind("editor.", 0) == 0) a.target = "editor", a.key = key.substr(7);
+    else if (key == "sparsity" || key == "seed") a.target = "locator", a.key = key;
+    else a.target = "editor", a.key = key;  // lr, steps, c, ...
+    std::stringstream ss(text.substr(eq + 1));
+    std::string v;
+    while (std::getline(ss, v, ','))
+        if (!v.empty()) a.values.push_back(v);
+    if (a.values.empty()) throw UsageError("--sweep '" + text + "': no values");
+    return a;
+}
+
+struct Tally {
+    double sr = 0, gr = 0, lr = 0, time = 0, steps = 0;
+    int edits = 0, gr_edits = 0;
+    void add(double s, double g, bool has_g, double l, double t, int st) {
+        sr += s, lr += l, time += t, steps += st, ++edits;
+        if (has_g) gr += g, ++gr_edits;
+    }
+    nlohmann::json json() const {
+        return {{"SR", edits ? sr / edits : 0}, {"GR", gr_edits ? gr / gr_edits : 0}, {"LR", edits ? lr / edits : 0},
+                {"edits", edits}, {"time_s", edits ? time / edits : 0}, {"steps", edits ? steps / edits : 0}};
+    }
+};
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string>& args) {
+    po::options_description desc("options");
+    desc.add_options()
+        ("model", po::value<std::string>()->required(), "model (.safetensors)")
+        ("bench", po::value<std::string>(), "benchmark folder written by `vitedit bench-data` (groups/ and locality/)")
+        ("groups", po::value<std::string>(), "failure groups folder: <label>_<name>/<image>")
+        ("locality", po::value<std::string>(), "locality set folder: <label>/<image>")
+        ("locator", po::value<std::vector<std::string>>()->composing(),
+         "locator NAME[:key=val,...]; repeat to compare several (default: the default chain's)")
+        ("editor", po::value<std::string>(), "editor NAME[:key=val,...] (default rmsprop)")
+        ("edit-blocks", po::value<std::string>(), "edit sites' blocks, e.g. 7,8,9")
+        ("sweep", po::value<std::string>(), "sweep one option: sparsity=0.02,0.05,0.1 (locator), lr=... or c=... (editor), "
+                                            "or locator.KEY= / editor.KEY=")
+        ("max-edits-per-group", po::value<int>()->default_value(0), "edit at most N images per group (seeded choice; 0 = all)")
+        ("seed", po::value<uint64_t>()->default_value(0), "seed for the choice of edit images and for locators")
+        ("json", po::value<std::string>(), "write the results as JSON here")
+        ("plot", po::value<std::string>(), "write a GR-vs-LR plot (SVG) here");
+    add_backend_option(desc);
+    add_plugin_options(desc);
+    po::variables_map vm;
+    if (!parse("bench", "--model M (--bench DIR | --groups DIR --locality DIR) [--locator ..] [--editor ..] [--sweep k=v,..]",
+               desc, args, vm))
+        return 0;
+    std::string groups_dir, locality_dir;
+    if (vm.count("bench")) {
+        groups_dir = (fs::path(vm["bench"].as<std::string>()) / "groups").string();
+        locality_dir = (fs::path(vm["bench"].as<std::string>()) / "locality").string();
+    }
+    if (vm.count("groups")) groups_dir = vm["groups"].as<std::string>();
+    if (vm.count("locality")) locality_dir = vm["locality"].as<std::string>();
+    if (groups_dir.empty() || locality_dir.empty()) throw UsageError("give --bench DIR, or --groups DIR and --locality DIR");
+
+    const ModelFile model = load_model(vm["model"].as<std::string>());
+    const VitConfig& cfg = model.config;
+    std::vector<PluginSpec> locators;
+    if (vm.count("locator"))
+        for (const auto& l : vm["locator"].as<std::vector<std::string>>()) locators.push_back(parse_plugin_spec(l, "--locator"));
+    else
+        locators.push_back(parse_plugin_spec(kDefaultLocator, "default locator"));
+    const PluginSpec editor_spec = parse_plugin_spec(vm.count("editor") ? vm["editor"].as<std::string>() : kDefaultEditor, "--editor");
+    const std::vector<int> blocks = vm.count("edit-blocks") ? parse_blocks(vm["edit-blocks"].as<std::string>()) : default_edit_blocks(cfg.depth);
+    SweepAxis sweep;
+    if (vm.count("sweep")) sweep = parse_sweep(vm["sweep"].as<std::string>());
+    const uint64_t seed = vm["seed"].as<uint64_t>();
+    const int max_edits = vm["max-edits-per-group"].as<int>();
+    for (const char* key : {"json", "plot"})
+        if (vm.count(key) && !fs::is_directory(fs::absolute(vm[key].as<std::string>()).parent_path()))
+            throw UsageError(std::string("--") + key + ": the output directory does not exist");
+
+    // Every plugin of the chain is created (and its options checked) before any work.
+    Registry& reg = registry(vm);
+    struct Run { PluginSpec locator, editor; std::string param; };
+    std::vector<Run> runs;
+    for (const auto& l : locators) {
+        const size_t points = sweep.values.empty() ? 1 : sweep.values.size();
+        for (size_t i = 0; i < points; ++i) {
+            Run r{l, editor_spec, ""};
+            if (!sweep.values.empty()) {
+                (sweep.target == "locator" ? r.locator : r.editor).options[sweep.key] = sweep.values[i];
+                r.param = sweep.values[i];
+            }
+            if (!r.locator.options.count("seed")) r.locator.options["seed"] = std::to_string(seed);
+            LocatorInstance check_l(reg, r.locator);
+            EditorInstance check_e(reg, r.editor);
+            runs.push_back(r);
+        }
+    }
+
+    const std::vector<Group> groups = load_groups(groups_dir, cfg);
+    const Dataset locality = load_image_folder(locality_dir);
+    std::vector<float> loc_chw;
+    for (const auto& img : locality.images) {
+        auto x = to_model_input(img, cfg);
+        loc_chw.insert(loc_chw.end(), x.begin(), x.end());
+    }
+
+    auto backend = reg.create_backend(vm["backend"].as<std::string>());
+    Vit vit(backend, cfg, model.tensors);
+    const auto sites = ffn_sites(cfg, blocks);
+    const int lowest = *std::min_element(blocks.begin(), blocks.end());
+    const std::string model_id = tensors_hash(model.tensors);
+    ImageSet loc_set(vit, loc_chw, static_cast<int64_t>(locality.size()), lowest);
+    const std::vector<int32_t> loc_base = loc_set.predict();
+    std::vector<ImageSet> group_sets;
+    std::vector<std::vector<int64_t>> edit_images;
+    std::mt19937_64 rng(seed);
+    size_t total_edits = 0;
+    for (const auto& g : groups) {
+        group_sets.emplace_back(vit, g.chw, g.n, lowest);
+        std::vector<int64_t> idx(static_cast<size_t>(g.n));
+        std::iota(idx.begin(), idx.end(), 0);
+        if (max_edits > 0 && static_cast<int64_t>(idx.size()) > max_edits) {
+            std::shuffle(idx.begin(), idx.end(), rng);
+            idx.resize(static_cast<size_t>(max_edits));
+            std::sort(idx.begin(), idx.end());
+        }
+        total_edits += idx.size();
+        edit_images.push_back(idx);
+    }
+    std::cerr << "bench: " << groups.size() << " groups, " << total_edits << " edits per run, " << runs.size()
+              << " runs, locality set " << locality.size() << " images, backend " << backend->name() << "\n";
+
+    const int64_t per = static_cast<int64_t>(cfg.in_chans) * cfg.image_h() * cfg.image_w();
+    Progress progress("bench", static_cast<int64_t>(runs.size() * total_edits));
+    int64_t done = 0;
+    nlohmann::json out_runs = nlohmann::json::array();
+    for (const Run& run : runs) {
+        LocatorInstance locator(reg, run.locator);
+        EditorInstance editor(reg, run.editor);
+        Tally all;
+        nlohmann::json per_group = nlohmann::json::object();
+        for (size_t gi = 0; gi < groups.size(); ++gi) {
+            const Group& g = groups[gi];
+            Tally tg;
+            for (int64_t e : edit_images[gi]) {
+                std::vector<float> x(g.chw.begin() + e * per, g.chw.begin() + (e + 1) * per);
+                EditSession session(vit, sites, vit.upload_images(x, 1), {g.label}, locator.seed(), model_id);
+                const EditOutcome r = run_edit(session, locator, editor);
+                const std::vector<int32_t> gp = group_sets[gi].predict(), lp = loc_set.predict();
+                session.restore();
+                int gr_hits = 0;
+                for (int64_t i = 0; i < g.n; ++i) gr_hits += i != e && gp[i] == g.label;
+                int same = 0;
+                for (size_t i = 0; i < lp.size(); ++i) same += lp[i] == loc_base[i];
+                const double gr = g.n > 1 ? static_cast<double>(gr_hits) / (g.n - 1) : 0;
+                const double lr = lp.empty() ? 1.0 : static_cast<double>(same) / lp.size();
+                const double sr = gp[e] == g.label ? 1.0 : 0.0;
+                tg.add(sr, gr, g.n > 1, lr, r.time_s, r.steps);
+                all.add(sr, gr, g.n > 1, lr, r.time_s, r.steps);
+                ++done;
+                const nlohmann::json cur = all.json();
+                progress.update(done, {{"SR", cur["SR"]}, {"GR", cur["GR"]}, {"LR", cur["LR"]}},
+                                run.locator.name + (run.param.empty() ? "" : " " + sweep.key + "=" + run.param));
+            }
+            per_group[g.name] = tg.json();
+        }
+        nlohmann::json j = all.json();
+        j["locator"] = run.locator.name;
+        j["editor"] = run.editor.name;
+        nlohmann::json params = nlohmann::json::object();
+        for (const auto& [k, v] : run.locator.options) params["locator." + k] = v;
+        for (const auto& [k, v] : run.editor.options) params["editor." + k] = v;
+        params["locator.sparsity"] = std::to_string(locator.sparsity());  // the budget in effect, default or not
+        j["params"] = params;
+        if (!run.param.empty()) j["sweep"] = {{"key", sweep.key}, {"value", run.param}};
+        j["groups"] = per_group;
+        out_runs.push_back(j);
+    }
+    progress.finish();
+
+    // Table.
+    std::cout << std::left << std::setw(12) << "locator" << std::setw(10) << "editor" << std::setw(14)
+              << (sweep.values.empty() ? "" : sweep.key) << std::right << std::setw(7) << "SR" << std::setw(7) << "GR"
+              << std::setw(7) << "LR" << std::setw(7) << "edits" << std::setw(9) << "s/edit" << std::setw(7) << "steps" << "\n";
+    std::cout << std::fixed;
+    for (const auto& j : out_runs) {
+        std::cout << std::left << std::setw(12) << j["locator"].get<std::string>() << std::setw(10) << j["editor"].get<std::string>()
+                  << std::setw(14) << (j.contains("sweep") ? j["sweep"]["value"].get<std::string>() : "") << std::right
+                  << std::setprecision(3) << std::setw(7) << j["SR"].get<double>() << std::setw(7) << j["GR"].get<double>()
+                  << std::setw(7) << j["LR"].get<double>() << std::setw(7) << j["edits"].get<int>() << std::setw(9)
+                  << std::setprecision(2) << j["time_s"].get<double>() << std::setw(7) << std::setprecision(1)
+                  << j["steps"].get<double>() << "\n";
+    }
+    if (vm.count("json")) {
+        nlohmann::json doc = {{"model", vm["model"].as<std::string>()}, {"model_hash", model_id}, {"seed", seed},
+                              {"groups", groups.size()}, {"locality", locality.size()}, {"runs", out_runs}};
+        write_file_atomic(vm["json"].as<std::string>(), doc.dump(2) + "\n");
+    }
+    if (vm.count("plot")) {
+        std::vector<Series> series;
+        for (const auto& j : out_runs) {
+            const std::string name = j["locator"].get<std::string>();
+            if (series.empty() || series.back().name != name) series.push_back(Series{name, {}, {}, {}});
+            series.back().x.push_back(j["LR"].get<double>());
+            series.back().y.push_back(j["GR"].get<double>());
+            series.back().labels.push_back(j.contains("sweep") ? j["sweep"]["value"].get<std::string>() : "");
+        }
+        write_file_atomic(vm["plot"].as<std::string>(),
+                          svg_line_plot("generalization vs locality (" + editor_spec.name + ")", "LR (locality rate)",
+                                        "GR (generalization rate)", series));
+    }
+    return 0;
+}
+
+}  // namespace vitedit::cli

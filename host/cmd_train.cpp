@@ -1,0 +1,586 @@
+// vitedit train — trains a ViT classifier from scratch through the engine (full backward, AdamW,
+// warm-up + cosine, light augmentation, label smoothing), seeded and resumable.
+//
+// Determinism: every random draw comes from std::mt19937_64 generators seeded by std::seed_seq
+// from (seed, purpose, epoch or step), with hand-written sampling (no implementation-defined
+// distributions). The generator state at any step is therefore a function of (seed, step): a
+// checkpoint records it as such, and a resumed run draws exactly what the uninterrupted one would.
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "evaluate.hpp"
+#include "progress.hpp"
+#include "vitedit/dataset.hpp"
+#include "vitedit/holdout.hpp"
+#include "vitedit/model.hpp"
+#include "vitedit/safetensors.hpp"
+#include "vitedit/vit.hpp"
+
+namespace vitedit::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) {
+    g_interrupted = true;
+    std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+// Seeded generators, one per purpose: a pure function of (seed, purpose, counter).
+enum : uint32_t { kInit = 1, kShuffle = 2, kAugment = 3 };
+std::mt19937_64 make_rng(uint64_t seed, uint32_t purpose, uint64_t counter) {
+    std::seed_seq ss{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), purpose,
+                     static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32)};
+    return std::mt19937_64(ss);
+}
+double uniform01(std::mt19937_64& r) { return static_cast<double>(r() >> 11) * (1.0 / 9007199254740992.0); }
+uint64_t below(std::mt19937_64& r, uint64_t n) { return n ? r() % n : 0; }  // bias < 2^-40 for our n
+
+// Truncated normal (|x| <= 2 std) by rejection, Box-Muller from our own uniforms.
+float trunc_normal(std::mt19937_64& r, double std) {
+    for (;;) {
+        const double u1 = 1.0 - uniform01(r), u2 = uniform01(r);
+        const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+        if (std::fabs(z) <= 2.0) return static_cast<float>(z * std);
+    }
+}
+
+// timm-style initialization: trunc-normal(0.02) for weights, pos_embed and cls_token; zeros for
+// biases; ones for LayerNorm weights. Tensors in name order, so the draw order is fixed.
+std::map<std::string, HostTensor> init_params(const VitConfig& cfg, uint64_t seed) {
+    std::map<std::string, HostTensor> t;
+    auto rng = make_rng(seed, kInit, 0);
+    for (const auto& [name, shape] : expected_shapes(cfg)) {
+        HostTensor h;
+        h.shape = shape;
+        h.data.assign(static_cast<size_t>(h.numel()), 0.0f);
+        const bool is_norm = name.find("norm") != std::string::npos;
+        const bool is_bias = name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
+        if (is_norm && !is_bias) std::fill(h.data.begin(), h.data.end(), 1.0f);
+        else if (!is_bias)
+            for (float& v : h.data) v = trunc_normal(rng, 0.02);
+        t[name] = std::move(h);
+    }
+    return t;
+}
+
+// AdamW weight decay applies to matrices (patch embedding, attention, MLP, head) only.
+bool decays(const std::string& name, const Shape& shape) {
+    return shape.size() >= 2 && name != "pos_embed" && name != "cls_token";
+}
+
+std::vector<int> parse_int_list(const std::string& s, const char* flag) {
+    std::vector<int> v;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        if (item.empty()) continue;
+        try {
+            size_t used = 0;
+            v.push_back(std::stoi(item, &used));
+            if (used != item.size()) throw std::invalid_argument(item);
+        } catch (const std::exception&) {
+            throw UsageError(std::string("--") + flag + ": '" + item + "' is not an integer");
+        }
+    }
+    return v;
+}
+
+std::string default_checkpoint(const std::string& out) {
+    std::string base = out;
+    const std::string ext = ".safetensors";
+    if (base.size() > ext.size() && base.compare(base.size() - ext.size(), ext.size(), ext) == 0)
+        base.resize(base.size() - ext.size());
+    return base + ".ckpt.safetensors";
+}
+
+std::string holdout_manifest_path(const std::string& out) {
+    std::string base = out;
+    const std::string ext = ".safetensors";
+    if (base.size() > ext.size() && base.compare(base.size() - ext.size(), ext.size(), ext) == 0)
+        base.resize(base.size() - ext.size());
+    return base + ".holdout.json";
+}
+
+// Learning rate at (0-based) step: linear warm-up to `lr`, then cosine down to `min_lr`.
+double lr_at(int64_t step, int64_t warmup, int64_t total, double lr, double min_lr) {
+    if (step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+    const double span = static_cast<double>(std::max<int64_t>(1, total - warmup));
+    const double p = std::min(1.0, static_cast<double>(step - warmup) / span);
+    return min_lr + 0.5 * (lr - min_lr) * (1.0 + std::cos(M_PI * p));
+}
+
+// One training sample drawn into the batch: shifted by (dy, dx) with zero padding (the value a
+// black pixel normalizes to), optionally mirrored left-right.
+void augment_into(const std::vector<float>& src, const VitConfig& cfg, const std::vector<float>& pad, int dy, int dx,
+                  bool flip, float* dst) {
+    const int C = cfg.in_chans, H = cfg.image_h(), W = cfg.image_w();
+    for (int c = 0; c < C; ++c) {
+        const float* s = &src[static_cast<size_t>(c) * H * W];
+        float* d = dst + static_cast<size_t>(c) * H * W;
+        for (int y = 0; y < H; ++y) {
+            const int sy = y - dy;
+            for (int x = 0; x < W; ++x) {
+                int sx = x - dx;
+                if (flip) sx = W - 1 - sx;
+                d[y * W + x] = (sy >= 0 && sy < H && sx >= 0 && sx < W) ? s[sy * W + sx] : pad[c];
+            }
+        }
+    }
+}
+
+struct Checkpoint {
+    int64_t step = 0;
+    std::map<std::string, HostTensor> params, m, v;
+    json state;
+};
+
+void save_checkpoint(const std::string& path, const VitConfig& cfg, const Vit& vit, const std::map<std::string, Tensor>& m,
+                     const std::map<std::string, Tensor>& v, const json& state) {
+    SafeTensorsFile f;
+    for (auto& [name, t] : vit.download_params()) f.tensors["param." + name] = std::move(t);
+    for (const auto& [name, t] : m) f.tensors["adam_m." + name] = HostTensor{t.shape(), t.download()};
+    for (const auto& [name, t] : v) f.tensors["adam_v." + name] = HostTensor{t.shape(), t.download()};
+    f.metadata = config_metadata(cfg);
+    f.metadata["vitedit.checkpoint"] = state.dump();
+    write_safetensors(path, f);
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+    SafeTensorsFile f = read_safetensors(path);
+    auto it = f.metadata.find("vitedit.checkpoint");
+    if (it == f.metadata.end()) throw Error(path + ": not a vitedit training checkpoint (no vitedit.checkpoint metadata)");
+    Checkpoint c;
+    try {
+        c.state = json::parse(it->second);
+        c.step = c.state.at("step").get<int64_t>();
+    } catch (const json::exception& e) {
+        throw Error(path + ": malformed checkpoint state (" + e.what() + ")");
+    }
+    for (auto& [name, t] : f.tensors) {
+        if (name.rfind("param.", 0) == 0) c.params[name.substr(6)] = std::move(t);
+        else if (name.rfind("adam_m.", 0) == 0) c.m[name.substr(7)] = std::move(t);
+        else if (name.rfind("adam_v.", 0) == 0) c.v[name.substr(7)] = std::move(t);
+    }
+    return c;
+}
+
+// Accuracy on a validation set, with and without the held-out subpopulations when known.
+json validate(const Vit& vit, const Dataset& val, const Holdout* holdout) {
+    const auto pred = predict_dataset(vit, val, 256);
+    const int K = vit.config().num_classes;
+    const Scores all = score(pred, val.labels, K);
+    json j = {{"data", val.spec}, {"n", all.n}, {"accuracy", all.accuracy()}};
+    if (holdout && !holdout->empty()) {
+        const std::vector<bool> in = holdout->membership(val);
+        std::vector<bool> out(in.size());
+        for (size_t i = 0; i < in.size(); ++i) out[i] = !in[i];
+        const Scores h = score(pred, val.labels, K, &in), r = score(pred, val.labels, K, &out);
+        j["accuracy_without_holdout"] = r.accuracy();
+        j["accuracy_holdout"] = h.accuracy();
+        j["n_holdout"] = h.n;
+    }
+    return j;
+}
+
+std::string fmt(double v, int prec = 4) {
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(prec) << v;
+    return o.str();
+}
+
+}  // namespace
+
+int cmd_train(const std::vector<std::string>& args) {
+    po::options_description desc("options");
+    desc.add_options()
+        ("data", po::value<std::string>()->required(), "training data: fmnist:train, fmnist:test or an image folder ROOT/<index>[_name]/<image>")
+        ("out", po::value<std::string>()->required(), "the trained model (.safetensors, timm names, metadata filled)")
+        ("epochs", po::value<int>()->default_value(20), "epochs (the schedule spans all of them)")
+        ("batch", po::value<int>()->default_value(128), "batch size")
+        ("lr", po::value<double>()->default_value(1e-3), "peak learning rate (AdamW)")
+        ("min-lr", po::value<double>()->default_value(1e-5), "learning rate at the end of the cosine schedule")
+        ("wd", po::value<double>()->default_value(0.05), "AdamW weight decay (matrices only; not biases, LayerNorm, pos_embed, cls_token)")
+        ("warmup-epochs", po::value<double>()->default_value(1.0), "linear warm-up length in epochs")
+        ("label-smoothing", po::value<double>()->default_value(0.1), "label smoothing of the cross-entropy")
+        ("seed", po::value<uint64_t>()->default_value(0), "seed of initialization, shuffling, augmentation and the held-out clusters")
+        ("dim", po::value<int>()->default_value(96), "model width D")
+        ("depth", po::value<int>()->default_value(6), "transformer blocks")
+        ("heads", po::value<int>()->default_value(3), "attention heads")
+        ("mlp", po::value<int>()->default_value(192), "FFN hidden width H")
+        ("patch", po::value<int>()->default_value(4), "patch size (must divide the image size)")
+        ("shift", po::value<int>()->default_value(2), "augmentation: random shift by up to this many pixels (zero padded); 0 disables")
+        ("no-flip", "augmentation: no random horizontal flips")
+        ("holdout-classes", po::value<std::string>()->default_value(""), "classes to split into appearance clusters, one cluster each held out of training (e.g. 0,2,6)")
+        ("holdout-k", po::value<int>()->default_value(3), "k-means clusters per held-out class")
+        ("holdout-policy", po::value<std::string>()->default_value("confusable"), "which cluster to hold out: confusable, smallest, random")
+        ("holdout-test", po::value<std::string>(), "test data whose held-out members to record (default: fmnist:test when training on fmnist:train)")
+        ("val", po::value<std::string>(), "data to evaluate after every epoch (e.g. fmnist:test)")
+        ("checkpoint", po::value<std::string>(), "checkpoint file (default: OUT with .ckpt.safetensors)")
+        ("checkpoint-every-epoch", "write the checkpoint after every epoch (it is always written when a run stops early)")
+        ("resume", "continue from the checkpoint (same options required); the result equals an uninterrupted run")
+        ("max-steps", po::value<int64_t>()->default_value(0), "stop after this many steps in total (0: run every epoch); the schedule still spans --epochs")
+        ("backend-config", po::value<std::string>()->default_value(""), "backend configuration string (key=value,...)");
+    add_backend_option(desc);
+    add_plugin_options(desc);
+    po::variables_map vm;
+    if (!parse("train", "--data SPEC --out MODEL.safetensors [options]", desc, args, vm)) return 0;
+
+    const std::string out = vm["out"].as<std::string>();
+    const std::string ckpt_path = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : default_checkpoint(out);
+    const int epochs = vm["epochs"].as<int>(), batch = vm["batch"].as<int>();
+    const double lr = vm["lr"].as<double>(), min_lr = vm["min-lr"].as<double>(), wd = vm["wd"].as<double>();
+    const double warmup_epochs = vm["warmup-epochs"].as<double>(), smoothing = vm["label-smoothing"].as<double>();
+    const uint64_t seed = vm["seed"].as<uint64_t>();
+    const int shift = vm["shift"].as<int>();
+    const bool flip = !vm.count("no-flip");
+    const int64_t max_steps = vm["max-steps"].as<int64_t>();
+    if (epochs < 1) throw UsageError("--epochs must be at least 1");
+    if (batch < 1) throw UsageError("--batch must be at least 1");
+    if (!(lr > 0) || min_lr < 0 || wd < 0 || warmup_epochs < 0) throw UsageError("--lr must be positive; --min-lr, --wd, --warmup-epochs non-negative");
+    if (smoothing < 0 || smoothing >= 1) throw UsageError("--label-smoothing must be in [0, 1)");
+    if (shift < 0) throw UsageError("--shift must be non-negative");
+    if (max_steps < 0) throw UsageError("--max-steps must be non-negative");
+
+    {
+        // Fail (or make the folder) now, not after an hour of training.
+        std::error_code ec;
+        const auto dir = std::filesystem::path(out).parent_path();
+        if (!dir.empty() && !std::filesystem::is_directory(dir) && !std::filesystem::create_directories(dir, ec))
+            throw Error("--out: cannot create the folder " + dir.string() + (ec ? " (" + ec.message() + ")" : ""));
+    }
+
+    // ---- data ----
+    const DataSpec spec = parse_data_spec(vm["data"].as<std::string>());
+    std::cerr << "loading " << spec.text << " ...\n";
+    Dataset train = load_dataset(spec);
+    const bool is_fmnist = spec.kind == DataSpec::Fmnist;
+
+    VitConfig cfg;
+    cfg.in_chans = train.images[0].channels;
+    cfg.patch = vm["patch"].as<int>();
+    cfg.dim = vm["dim"].as<int>();
+    cfg.depth = vm["depth"].as<int>();
+    cfg.heads = vm["heads"].as<int>();
+    cfg.mlp_hidden = vm["mlp"].as<int>();
+    cfg.num_classes = train.num_classes();
+    cfg.ln_eps = 1e-6f;
+    const int img_h = train.images[0].height, img_w = train.images[0].width;
+    if (cfg.patch < 1 || img_h % cfg.patch || img_w % cfg.patch)
+        throw UsageError("--patch " + std::to_string(cfg.patch) + " does not divide the " + std::to_string(img_w) + "x" +
+                         std::to_string(img_h) + " images");
+    if (cfg.dim < 1 || cfg.depth < 1 || cfg.heads < 1 || cfg.mlp_hidden < 1 || cfg.dim % cfg.heads)
+        throw UsageError("--dim, --depth, --heads, --mlp must be positive and --dim divisible by --heads");
+    cfg.grid_h = img_h / cfg.patch;
+    cfg.grid_w = img_w / cfg.patch;
+    if (is_fmnist) {
+        cfg.mean.assign(cfg.in_chans, kFmnistMean);
+        cfg.std.assign(cfg.in_chans, kFmnistStd);
+        cfg.classes = fmnist_class_names();
+    } else {
+        // Per-channel statistics of the training images.
+        std::vector<double> s(cfg.in_chans, 0), s2(cfg.in_chans, 0);
+        double cnt = 0;
+        for (const auto& im : train.images) {
+            for (size_t i = 0; i < im.pixels.size(); ++i) {
+                const int c = cfg.in_chans == im.channels ? static_cast<int>(i % im.channels) : 0;
+                const double v = im.pixels[i] / 255.0;
+                s[c] += v, s2[c] += v * v;
+            }
+            cnt += static_cast<double>(im.width) * im.height;
+        }
+        for (int c = 0; c < cfg.in_chans; ++c) {
+            const double m = s[c] / cnt, var = std::max(1e-6, s2[c] / cnt - m * m);
+            cfg.mean.push_back(static_cast<float>(m));
+            cfg.std.push_back(static_cast<float>(std::sqrt(var)));
+        }
+        bool named = true;
+        for (const auto& n : train.class_names) named = named && !n.empty();
+        if (named && static_cast<int>(train.class_names.size()) == cfg.num_classes) cfg.classes = train.class_names;
+    }
+
+    // ---- held-out subpopulations ----
+    Holdout holdout;
+    const std::vector<int> hold_classes = parse_int_list(vm["holdout-classes"].as<std::string>(), "holdout-classes");
+    if (!hold_classes.empty()) {
+        std::cerr << "held-out subpopulations: k-means (k=" << vm["holdout-k"].as<int>() << ") in classes "
+                  << vm["holdout-classes"].as<std::string>() << " ...\n";
+        holdout = make_holdout(train, hold_classes, vm["holdout-k"].as<int>(), seed, vm["holdout-policy"].as<std::string>());
+        std::string test_spec = vm.count("holdout-test") ? vm["holdout-test"].as<std::string>()
+                                : (is_fmnist && spec.split == "train") ? "fmnist:test" : "";
+        if (!test_spec.empty()) assign_holdout_test(holdout, load_dataset(test_spec));
+        for (const auto& c : holdout.classes) {
+            std::ostringstream o;
+            o << "  class " << c.label;
+            if (c.label < static_cast<int>(cfg.classes.size())) o << " (" << cfg.classes[c.label] << ")";
+            o << ": clusters";
+            for (auto n : c.cluster_sizes) o << " " << n;
+            o << ", holding out cluster " << c.held_cluster << " (" << c.cluster_sizes[c.held_cluster] << " images)";
+            std::cerr << o.str() << "\n";
+        }
+        std::cerr << "  " << holdout.train_indices.size() << " training images held out";
+        if (holdout.has_test) std::cerr << "; " << holdout.test_indices.size() << " of " << holdout.test_spec << " belong to the held-out clusters";
+        std::cerr << "\n";
+    }
+    std::vector<size_t> pool;  // indices of the images trained on
+    {
+        std::vector<bool> held(train.size(), false);
+        for (int64_t i : holdout.train_indices) held[static_cast<size_t>(i)] = true;
+        for (size_t i = 0; i < train.size(); ++i)
+            if (!held[i]) pool.push_back(i);
+    }
+    if (pool.empty()) throw Error("no training images left after the hold-out");
+
+    // The model input of every training image, computed once (channels, resize, normalization).
+    std::vector<std::vector<float>> inputs(train.size());
+    for (size_t i : pool) inputs[i] = to_model_input(train.images[i], cfg);
+    std::vector<float> pad(cfg.in_chans);
+    for (int c = 0; c < cfg.in_chans; ++c) pad[c] = (0.0f - cfg.mean[c]) / cfg.std[c];
+
+    const int64_t steps_per_epoch = (static_cast<int64_t>(pool.size()) + batch - 1) / batch;
+    const int64_t total_steps = steps_per_epoch * epochs;
+    const int64_t warmup_steps = static_cast<int64_t>(std::llround(warmup_epochs * steps_per_epoch));
+    const int64_t stop_step = max_steps > 0 ? std::min(max_steps, total_steps) : total_steps;
+
+    // Everything that determines the result; a resumed run must match it exactly.
+    json hyper = {{"data", spec.text},          {"images", pool.size()},
+                  {"epochs", epochs},           {"batch", batch},
+                  {"lr", lr},                   {"min_lr", min_lr},
+                  {"weight_decay", wd},         {"warmup_epochs", warmup_epochs},
+                  {"label_smoothing", smoothing}, {"seed", seed},
+                  {"dim", cfg.dim},             {"depth", cfg.depth},
+                  {"heads", cfg.heads},         {"mlp", cfg.mlp_hidden},
+                  {"patch", cfg.patch},         {"shift", shift},
+                  {"flip", flip},               {"holdout_classes", hold_classes},
+                  {"holdout_k", vm["holdout-k"].as<int>()}, {"holdout_policy", vm["holdout-policy"].as<std::string>()},
+                  {"optimizer", "adamw(0.9,0.999,1e-8)"}, {"schedule", "linear warm-up, cosine"}};
+
+    // ---- model, optimizer state ----
+    auto backend = registry(vm).create_backend(vm["backend"].as<std::string>(), vm["backend-config"].as<std::string>());
+    int64_t step = 0;
+    json resume_state;
+    std::map<std::string, HostTensor> init;
+    Checkpoint ck;
+    if (vm.count("resume")) {
+        if (!std::filesystem::exists(ckpt_path)) throw Error("--resume: no checkpoint at " + ckpt_path);
+        ck = load_checkpoint(ckpt_path);
+        const json was = ck.state.is_object() && ck.state.contains("hyper") ? ck.state["hyper"] : json::object();
+        if (was != hyper) {
+            std::string diff;
+            for (auto it = hyper.begin(); it != hyper.end(); ++it)
+                if (!was.contains(it.key()) || was[it.key()] != it.value())
+                    diff += " " + it.key() + " (checkpoint " + (was.contains(it.key()) ? was[it.key()].dump() : "unset") +
+                            ", now " + it.value().dump() + ")";
+            throw Error("--resume: " + ckpt_path + " was made with other options:" + diff);
+        }
+        if (ck.state.value("holdout", std::string()) != (holdout.empty() ? std::string() : holdout.to_json()))
+            throw Error("--resume: the held-out subpopulations differ from the checkpoint's");
+        step = ck.step;
+        init = std::move(ck.params);
+        std::cerr << "resuming from " << ckpt_path << " at step " << step << " (epoch " << step / steps_per_epoch + 1 << ")\n";
+    } else {
+        init = init_params(cfg, seed);
+    }
+    Vit vit(backend, cfg, init);
+    init.clear();
+    const auto& names = vit.param_names();
+    std::map<std::string, Tensor> grads = vit.make_grads(names), adam_m, adam_v;
+    for (const auto& n : names) {
+        const Shape s = vit.param(n).shape();
+        if (vm.count("resume")) {
+            auto fm = ck.m.find(n), fv = ck.v.find(n);
+            if (fm == ck.m.end() || fv == ck.v.end() || fm->second.shape != s || fv->second.shape != s)
+                throw Error(ckpt_path + ": optimizer state for '" + n + "' is missing or mis-shaped");
+            adam_m[n] = backend->from_host(s, fm->second.data);
+            adam_v[n] = backend->from_host(s, fv->second.data);
+        } else {
+            adam_m[n] = backend->zeros(s);
+            adam_v[n] = backend->zeros(s);
+        }
+    }
+    resume_state = std::move(ck.state);
+    ck = Checkpoint();
+
+    int64_t params = 0;
+    for (const auto& n : names) params += vit.param(n).numel();
+    std::cerr << "model: " << cfg.summary() << ", " << params << " parameters; backend " << backend->name() << "\n"
+              << "training on " << pool.size() << " images: " << epochs << " epochs x " << steps_per_epoch
+              << " steps of " << batch << ", lr " << lr << " (warm-up " << warmup_steps << " steps, cosine to " << min_lr
+              << "), wd " << wd << ", label smoothing " << smoothing << ", seed " << seed << "\n";
+
+    std::unique_ptr<Dataset> val;
+    if (vm.count("val")) val = std::make_unique<Dataset>(load_dataset(vm["val"].as<std::string>()));
+
+    // Running statistics of the current epoch (kept in the checkpoint so a resumed bar continues).
+    double epoch_loss = 0;
+    int64_t epoch_correct = 0, epoch_seen = 0;
+    json last_val, history = json::array();
+    double prior_seconds = 0;
+    const auto t_start = std::chrono::steady_clock::now();
+    auto state_json = [&](int64_t at) {
+        return json{{"format", "vitedit.train-checkpoint/1"},
+                    {"step", at},
+                    {"epoch", at / steps_per_epoch},
+                    {"steps_per_epoch", steps_per_epoch},
+                    {"total_steps", total_steps},
+                    {"rng", {{"generator", "mt19937_64"},
+                             {"seeding", "seed_seq(seed_lo, seed_hi, purpose, counter_lo, counter_hi); "
+                                         "shuffle: purpose 2, counter = epoch; augmentation: purpose 3, counter = step"},
+                             {"seed", seed},
+                             {"next_shuffle_epoch", at / steps_per_epoch},
+                             {"next_augment_step", at}}},
+                    {"running", {{"loss_sum", epoch_loss}, {"correct", epoch_correct}, {"seen", epoch_seen}}},
+                    {"history", history},
+                    {"seconds", prior_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()},
+                    {"hyper", hyper},
+                    {"holdout", holdout.empty() ? std::string() : holdout.to_json()}};
+    };
+    if (resume_state.is_object()) {
+        try {
+            if (resume_state.contains("history")) history = resume_state.at("history");
+            prior_seconds = resume_state.value("seconds", 0.0);
+            if (resume_state.contains("running") && step % steps_per_epoch != 0) {
+                const json& r = resume_state.at("running");
+                epoch_loss = r.at("loss_sum").get<double>();
+                epoch_correct = r.at("correct").get<int64_t>();
+                epoch_seen = r.at("seen").get<int64_t>();
+            }
+        } catch (const json::exception& e) {
+            throw Error(ckpt_path + ": malformed checkpoint state (" + e.what() + ")");
+        }
+    }
+
+    g_interrupted = false;
+    auto old_handler = std::signal(SIGINT, on_sigint);
+    Progress bar("train", stop_step, step, batch);
+    const size_t per = static_cast<size_t>(cfg.in_chans) * cfg.image_h() * cfg.image_w();
+    std::vector<float> chw;
+    std::vector<int32_t> labels;
+    std::vector<size_t> perm;
+    int64_t perm_epoch = -1;
+
+    while (step < stop_step) {
+        const int64_t epoch = step / steps_per_epoch, b = step % steps_per_epoch;
+        if (perm_epoch != epoch) {
+            perm = pool;
+            auto r = make_rng(seed, kShuffle, static_cast<uint64_t>(epoch));
+            for (size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[below(r, i)]);  // Fisher-Yates
+            perm_epoch = epoch;
+        }
+        if (b == 0) epoch_loss = 0, epoch_correct = 0, epoch_seen = 0;
+        const size_t begin = static_cast<size_t>(b) * batch, n = std::min(static_cast<size_t>(batch), perm.size() - begin);
+        chw.resize(n * per);
+        labels.resize(n);
+        auto aug = make_rng(seed, kAugment, static_cast<uint64_t>(step));
+        for (size_t i = 0; i < n; ++i) {
+            const size_t idx = perm[begin + i];
+            const int dy = shift ? static_cast<int>(below(aug, 2 * shift + 1)) - shift : 0;
+            const int dx = shift ? static_cast<int>(below(aug, 2 * shift + 1)) - shift : 0;
+            const bool f = flip && (aug() >> 63);
+            augment_into(inputs[idx], cfg, pad, dy, dx, f, &chw[i * per]);
+            labels[i] = train.labels[idx];
+        }
+
+        Vit::Activations acts;
+        const Tensor images = vit.upload_images(chw, static_cast<int64_t>(n));
+        const Vit::Output o = vit.forward(images, &acts);
+        acts.first_block = -1;  // a full forward keeps the embedding activations too (Vit::forward records 0)
+        Tensor dlogits = backend->empty(o.logits.shape());
+        const std::vector<float> losses =
+            backend->cross_entropy(o.logits, labels, static_cast<float>(smoothing), &dlogits, 1.0f / static_cast<float>(n));
+        const std::vector<float> logits = o.logits.download();
+        vit.backward(acts, dlogits, grads, 0.0f);
+        acts = Vit::Activations();
+
+        const float cur_lr = static_cast<float>(lr_at(step, warmup_steps, total_steps, lr, min_lr));
+        for (const auto& name : names) {
+            const Tensor& w = vit.param(name);
+            backend->adam_step(w, grads.at(name), adam_m.at(name), adam_v.at(name), nullptr, 0, cur_lr, 0.9f, 0.999f,
+                               1e-8f, decays(name, w.shape()) ? static_cast<float>(wd) : 0.0f, step + 1);
+        }
+
+        const int K = cfg.num_classes;
+        for (size_t i = 0; i < n; ++i) {
+            const float* r = &logits[i * K];
+            epoch_correct += (std::max_element(r, r + K) - r) == labels[i];
+            epoch_loss += losses[i];
+        }
+        epoch_seen += static_cast<int64_t>(n);
+        ++step;
+        if (!std::isfinite(epoch_loss)) throw Error("training diverged at step " + std::to_string(step) + " (loss is not finite); try a lower --lr");
+        bar.update(step, {{"loss", epoch_loss / epoch_seen}, {"acc", static_cast<double>(epoch_correct) / epoch_seen}, {"lr", cur_lr}},
+                   "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs));
+
+        const bool epoch_end = step % steps_per_epoch == 0;
+        if (epoch_end) {
+            std::ostringstream line;
+            line << "epoch " << epoch + 1 << "/" << epochs << ": train loss " << fmt(epoch_loss / epoch_seen) << " acc "
+                 << fmt(static_cast<double>(epoch_correct) / epoch_seen);
+            if (val) {
+                last_val = validate(vit, *val, holdout.empty() ? nullptr : &holdout);
+                line << "; " << val->spec << " acc " << fmt(last_val["accuracy"].get<double>());
+                if (last_val.contains("accuracy_without_holdout"))
+                    line << " (without held-out " << fmt(last_val["accuracy_without_holdout"].get<double>()) << ", held-out "
+                         << fmt(last_val["accuracy_holdout"].get<double>()) << ")";
+            }
+            json h = {{"epoch", epoch + 1}, {"loss", epoch_loss / epoch_seen},
+                      {"accuracy", static_cast<double>(epoch_correct) / epoch_seen}};
+            if (!last_val.is_null()) h["validation"] = last_val;
+            history.push_back(h);
+            bar.message(line.str());
+            if (vm.count("checkpoint-every-epoch") && step < stop_step) save_checkpoint(ckpt_path, cfg, vit, adam_m, adam_v, state_json(step));
+        }
+        if (g_interrupted) break;
+    }
+    bar.finish();
+    std::signal(SIGINT, old_handler);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+
+    const bool complete = step >= total_steps;
+    if (!complete || vm.count("checkpoint-every-epoch")) {
+        save_checkpoint(ckpt_path, cfg, vit, adam_m, adam_v, state_json(step));
+        std::cerr << "checkpoint: " << ckpt_path << " (step " << step << " of " << total_steps
+                  << (complete ? "" : "; continue with the same options plus --resume") << ")\n";
+    }
+    if (g_interrupted) {
+        std::cerr << "interrupted at step " << step << "\n";
+        return 130;
+    }
+
+    // ---- the model file ----
+    json training = {{"tool", "vitedit train"}, {"hyper", hyper}, {"steps", step}, {"total_steps", total_steps},
+                     {"complete", complete}, {"backend", backend->name()}, {"seconds_this_run", seconds},
+                     {"seconds", prior_seconds + seconds}};
+    if (epoch_seen) training["last_epoch_train"] = {{"loss", epoch_loss / epoch_seen}, {"accuracy", static_cast<double>(epoch_correct) / epoch_seen}};
+    if (!last_val.is_null()) training["validation"] = last_val;
+    training["history"] = history;
+    std::map<std::string, std::string> extra = {{"vitedit.training", training.dump()}};
+    if (!holdout.empty()) extra["vitedit.holdout"] = holdout.to_json();
+    save_model(out, cfg, vit.download_params(), extra);
+    std::cerr << "model: " << out << "\n";
+    if (!holdout.empty()) {
+        json manifest = json::parse(holdout.to_json());
+        manifest["model"] = std::filesystem::path(out).filename().string();
+        manifest["n_train_indices"] = holdout.train_indices.size();
+        if (holdout.has_test) manifest["n_test_indices"] = holdout.test_indices.size();
+        if (!cfg.classes.empty())
+            for (auto& c : manifest["classes"]) c["name"] = cfg.classes.at(c["label"].get<int>());
+        const std::string mpath = holdout_manifest_path(out);
+        write_file_atomic(mpath, manifest.dump(1) + "\n");
+        std::cerr << "held-out manifest: " << mpath << "\n";
+    }
+    return 0;
+}
+
+}  // namespace vitedit::cli

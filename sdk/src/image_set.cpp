@@ -1,0 +1,36 @@
+// vitedit — cached evaluation of fixed image sets.
+#include "vitedit/image_set.hpp"
+
+#include <algorithm>
+
+namespace vitedit {
+
+ImageSet::ImageSet(const Vit& vit, const std::vector<float>& chw, int64_t n, int from, int64_t batch)
+    : vit_(vit), n_(n), batch_(batch), from_(from) {
+    const VitConfig& c = vit.config();
+    const int64_t per = static_cast<int64_t>(c.in_chans) * c.image_h() * c.image_w();
+    if (static_cast<int64_t>(chw.size()) != n * per)
+        throw Error("image set: " + std::to_string(chw.size()) + " values for " + std::to_string(n) + " images");
+    for (int64_t s = 0; s < n; s += batch_) {
+        const int64_t m = std::min(batch_, n - s);
+        std::vector<float> part(chw.begin() + s * per, chw.begin() + (s + m) * per);
+        Tensor images = vit.upload_images(part, m);
+        tokens_.push_back(from_ > 0 ? vit.forward_prefix(images, from_) : images);
+    }
+}
+
+std::vector<int32_t> ImageSet::predict() const {
+    std::vector<int32_t> out;
+    out.reserve(static_cast<size_t>(n_));
+    const int K = vit_.config().num_classes;
+    for (const Tensor& t : tokens_) {
+        const std::vector<float> logits = (from_ > 0 ? vit_.forward_suffix(t, from_) : vit_.forward(t)).logits.download();
+        for (size_t i = 0; i < logits.size() / K; ++i) {
+            const float* l = &logits[i * K];
+            out.push_back(static_cast<int32_t>(std::max_element(l, l + K) - l));
+        }
+    }
+    return out;
+}
+
+}  // namespace vitedit

@@ -1,0 +1,211 @@
+// gemm: c = alpha * op(a) @ op(b) + beta * c over the last two dims, 2-D to 4-D, any strides.
+//
+// Every product is checked per element against the float64 reference with dot_tol(K)
+// (conformance.hpp): |err| <= 1e-5·|ref| + 4·√K·u·(|alpha|·|op(a)|·|op(b)| + |beta|·|c0|), the
+// probabilistic error bound of a length-K float32 dot product with 4x headroom. It scales with
+// √K, so the same rule covers K = 3 and K = 2304; an indexing or transpose bug is off by O(|ref|),
+// orders of magnitude above it. (A backend using TF32 or bf16 internally does not pass: that is
+// intended, DESIGN.md asks for the same numbers on every backend.)
+//
+// Gradients: for each case the backend's own gemms compute dA and dB the way the engine does
+// (dA = alpha·dC·op(b)^T, dB = alpha·op(a)^T·dC, with the trans flags that give the stored
+// layout), compared with LibTorch autograd of alpha·op(a)@op(b).
+#include "conformance.hpp"
+
+using namespace conf;
+
+namespace {
+
+torch::Tensor op(const torch::Tensor& x, bool t) { return t ? x.transpose(-1, -2) : x; }
+
+std::vector<int64_t> cat(std::vector<int64_t> a, std::initializer_list<int64_t> b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+std::string gemm_name(bool ta, bool tb, const torch::Tensor& a, const torch::Tensor& b, float alpha, float beta) {
+    std::ostringstream o;
+    o << "gemm" << (ta ? "T" : "N") << (tb ? "T" : "N") << " a" << shape_of(a) << " b" << shape_of(b) << " alpha "
+      << alpha << " beta " << beta;
+    return o.str();
+}
+
+// One gemm case: values with beta accumulate, beta = 0 over NaN, and both gradients.
+void gemm_case(bool ta, bool tb, const std::vector<int64_t>& batch, int64_t M, int64_t N, int64_t K, float alpha,
+               float beta) {
+    torch::Tensor A = randn(ta ? cat(batch, {K, M}) : cat(batch, {M, K}));
+    torch::Tensor B = randn(tb ? cat(batch, {N, K}) : cat(batch, {K, N}));
+    torch::Tensor C0 = randn(cat(batch, {M, N}));
+    Tensor dA = up(A), dB = up(B);
+    const std::string name = gemm_name(ta, tb, A, B, alpha, beta);
+    const torch::Tensor AB = torch::matmul(op(A, ta), op(B, tb));
+    const torch::Tensor absAB = torch::matmul(op(A, ta).abs(), op(B, tb).abs());
+
+    // accumulate: c = alpha * op(a) op(b) + beta * c
+    {
+        Tensor dC = up(C0);
+        be().gemm(ta, tb, alpha, dA, dB, beta, dC);
+        torch::Tensor e = alpha * AB + beta * C0;
+        require_close_tol(down(dC), e, dot_tol(e, std::abs(alpha) * absAB + std::abs(beta) * C0.abs(), K), name,
+                          "dot_tol(K=" + std::to_string(K) + ")");
+    }
+    // beta = 0 overwrites, NaN included
+    {
+        Tensor dC = nan_tensor(cat(batch, {M, N}));
+        be().gemm(ta, tb, alpha, dA, dB, 0.0f, dC);
+        torch::Tensor e = alpha * AB;
+        require_close_tol(down(dC), e, dot_tol(e, std::abs(alpha) * absAB, K), name + " (beta 0 over NaN)",
+                          "dot_tol(K)");
+    }
+    // gradients vs autograd
+    {
+        torch::Tensor a = A.clone().requires_grad_(true), b = B.clone().requires_grad_(true);
+        torch::Tensor G = randn(cat(batch, {M, N}));
+        (alpha * torch::matmul(op(a, ta), op(b, tb))).backward(G);
+        // abs bounds via the same autograd on |inputs|
+        torch::Tensor aa = A.abs().requires_grad_(true), ba = B.abs().requires_grad_(true);
+        (std::abs(alpha) * torch::matmul(op(aa, ta), op(ba, tb))).backward(G.abs());
+        Tensor dG = up(G);
+
+        Tensor gA = nan_tensor(A.sizes().vec());
+        if (!ta)
+            be().gemm(false, !tb, alpha, dG, dB, 0.0f, gA);  // dA = alpha G op(B)^T
+        else
+            be().gemm(tb, true, alpha, dB, dG, 0.0f, gA);  // dA = alpha op(B) G^T
+        require_close_tol(down(gA), a.grad(), dot_tol(a.grad(), aa.grad(), N), name + " dA vs autograd",
+                          "dot_tol(N=" + std::to_string(N) + ")");
+
+        Tensor gB = nan_tensor(B.sizes().vec());
+        if (!tb)
+            be().gemm(!ta, false, alpha, dA, dG, 0.0f, gB);  // dB = alpha op(A)^T G
+        else
+            be().gemm(true, ta, alpha, dG, dA, 0.0f, gB);  // dB = alpha G^T op(A)
+        require_close_tol(down(gB), b.grad(), dot_tol(b.grad(), ba.grad(), M), name + " dB vs autograd",
+                          "dot_tol(M=" + std::to_string(M) + ")");
+    }
+}
+
+}  // namespace
+
+TEST_CASE("gemm: all trans combinations, 2-D to 4-D, alpha/beta, gradients", "[gemm]") {
+    seed(201);
+    for (int t = 0; t < 4; ++t) {
+        const bool ta = t & 1, tb = t & 2;
+        gemm_case(ta, tb, {}, 13, 17, 19, 1.0f, 0.0f);
+        gemm_case(ta, tb, {}, 13, 17, 19, -1.5f, 0.5f);
+        gemm_case(ta, tb, {}, 1, 5, 3, 0.7f, 1.0f);         // degenerate M = 1
+        gemm_case(ta, tb, {}, 31, 9, 133, 1.0f, 1.0f);      // gradient accumulation (beta 1)
+        gemm_case(ta, tb, {3}, 5, 7, 11, 0.125f, 0.25f);   // 3-D batched
+        gemm_case(ta, tb, {2, 3}, 5, 7, 9, -1.0f, 0.5f);   // 4-D batched
+    }
+}
+
+// A realistic ViT-B layer: the qkv projection of 197 tokens of width 768 (x W^T, W [2304, 768])
+// and its gradients (K = 768, 2304 and 197).
+TEST_CASE("gemm: ViT-B shapes 197x768 with W 2304x768", "[gemm][vit]") {
+    seed(202);
+    gemm_case(false, true, {}, 197, 2304, 768, 1.0f, 0.0f);
+}
+
+// The attention of one ViT layer with every operand a strided view into the qkv buffer
+// [N,T,3,H,hd] and the merged-heads output [N,T,H,hd]: S = scale Q K^T (K^T via t()),
+// O = P V written into the merged-heads view, and the backward gemms writing dQ, dK, dV straight
+// into a NaN-filled dqkv buffer (beta = 0 over NaN in strided outputs). The reference is
+// autograd of the same attention on the qkv tensor; P and dS (softmax and its backward) are fed
+// from the reference so that only gemm is under test here.
+TEST_CASE("gemm: attention on strided views of a qkv buffer", "[gemm][attention]") {
+    seed(203);
+    const int64_t N = 2, T = 13, H = 3, hd = 7, D = H * hd;
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+    const float fscale = static_cast<float>(scale);
+
+    torch::Tensor qkv = randn({N, T, 3, H, hd}).requires_grad_(true);
+    torch::Tensor q = qkv.select(2, 0).permute({0, 2, 1, 3});
+    torch::Tensor k = qkv.select(2, 1).permute({0, 2, 1, 3});
+    torch::Tensor v = qkv.select(2, 2).permute({0, 2, 1, 3});
+    torch::Tensor s = fscale * torch::matmul(q, k.transpose(-1, -2));
+    s.retain_grad();
+    torch::Tensor p = torch::softmax(s, -1);
+    torch::Tensor o = torch::matmul(p, v).permute({0, 2, 1, 3}).reshape({N, T, D});
+    torch::Tensor dO = randn({N, T, D});
+    o.backward(dO);
+    const torch::Tensor qa = q.detach().abs(), ka = k.detach().abs(), va = v.detach().abs();
+
+    Tensor dqkv_in = up(qkv.reshape({N, T, 3 * D}));
+    const vitedit::Shape hs{N, H, T, hd}, qkv_strides{T * 3 * D, hd, 3 * D, 1};
+    Tensor Q = dqkv_in.view(hs, qkv_strides, 0), K = dqkv_in.view(hs, qkv_strides, D),
+           V = dqkv_in.view(hs, qkv_strides, 2 * D);
+
+    // S = scale * Q @ K^T, both with K^T as a t() view and with trans_b
+    torch::Tensor sref = s.detach();
+    torch::Tensor stol = dot_tol(sref, std::abs(scale) * torch::matmul(qa, ka.transpose(-1, -2)), hd);
+    Tensor S = nan_tensor({N, H, T, T});
+    be().gemm(false, false, fscale, Q, K.t(), 0.0f, S);
+    require_close_tol(down(S), sref, stol, "gemmNN attention scores Q @ K.t() (strided views)", "dot_tol(hd)");
+    Tensor S2 = nan_tensor({N, H, T, T});
+    be().gemm(false, true, fscale, Q, K, 0.0f, S2);
+    require_close_tol(down(S2), sref, stol, "gemmNT attention scores Q @ K^T (strided views)", "dot_tol(hd)");
+
+    // O = P @ V into the merged-heads view of [N,T,D]
+    torch::Tensor pref = to_f32_f64(p);
+    Tensor P = up(pref);
+    Tensor Obuf = nan_tensor({N, T, D});
+    const vitedit::Shape o_strides{T * D, hd, D, 1};
+    be().gemm(false, false, 1.0f, P, V, 0.0f, Obuf.view(hs, o_strides, 0));
+    torch::Tensor oref = torch::matmul(pref, v.detach()).permute({0, 2, 1, 3}).reshape({N, T, D});
+    torch::Tensor oabs = torch::matmul(pref.abs(), va).permute({0, 2, 1, 3}).reshape({N, T, D});
+    require_close_tol(down(Obuf), oref, dot_tol(oref, oabs, T), "gemmNN P @ V into merged-heads view", "dot_tol(T)");
+
+    // backward
+    Tensor dObuf = up(dO);
+    Tensor dOv = dObuf.view(hs, o_strides, 0);
+    torch::Tensor dOh = dO.reshape({N, T, H, hd}).permute({0, 2, 1, 3});
+    Tensor dP = nan_tensor({N, H, T, T});
+    be().gemm(false, true, 1.0f, dOv, V, 0.0f, dP);  // dP = dO V^T
+    torch::Tensor dPref = torch::matmul(dOh, v.detach().transpose(-1, -2));
+    require_close_tol(down(dP), dPref, dot_tol(dPref, torch::matmul(dOh.abs(), va.transpose(-1, -2)), hd),
+                      "gemmNT dP = dO(strided) @ V(strided)^T", "dot_tol(hd)");
+
+    torch::Tensor dSref = to_f32_f64(s.grad());
+    Tensor dS = up(dSref);
+    Tensor dqkv = nan_tensor({N, T, 3 * D});
+    be().gemm(false, false, fscale, dS, K, 0.0f, dqkv.view(hs, qkv_strides, 0));      // dQ = scale dS K
+    be().gemm(true, false, fscale, dS, Q, 0.0f, dqkv.view(hs, qkv_strides, D));       // dK = scale dS^T Q
+    be().gemm(true, false, 1.0f, P, dOv, 0.0f, dqkv.view(hs, qkv_strides, 2 * D));    // dV = P^T dO
+    torch::Tensor dq_abs = std::abs(scale) * torch::matmul(dSref.abs(), ka);
+    torch::Tensor dk_abs = std::abs(scale) * torch::matmul(dSref.abs().transpose(-1, -2), qa);
+    torch::Tensor dv_abs = torch::matmul(pref.abs().transpose(-1, -2), dOh.abs());
+    torch::Tensor abs_all = torch::stack({dq_abs, dk_abs, dv_abs}, 2).permute({0, 3, 2, 1, 4});  // [N,T,3,H,hd]
+    require_close_tol(down(dqkv).reshape({N, T, 3, H, hd}), qkv.grad(), dot_tol(qkv.grad(), abs_all, T),
+                      "gemm dQ/dK/dV into strided views of dqkv vs autograd", "dot_tol(T)");
+}
+
+// Padded and transposed operands: row strides larger than the row (a sub-block of a bigger
+// matrix), batch strides larger than the matrix, a column-major output (a t() view), with
+// beta accumulating; the padding around every view must stay untouched.
+TEST_CASE("gemm: padded and column-major views, 3-D batched", "[gemm][strided]") {
+    seed(204);
+    const int64_t B = 3, M = 5, K = 11, N = 7;
+    torch::Tensor abuf = randn({B, M + 2, 16});  // a = abuf[:, 1:1+M, 2:2+K]
+    torch::Tensor bbuf = randn({B, N + 1, 13});  // b (used transposed) = bbuf[:, 0:N, 1:1+K]
+    torch::Tensor cbuf = randn({B, M, 9});       // c = cbuf[:, :, 1:1+N]
+    torch::Tensor ctbuf = randn({B, N, M});      // c2 = ctbuf^T (column-major [B, M, N])
+    Tensor da = up(abuf).view({B, M, K}, {(M + 2) * 16, 16, 1}, 16 + 2);
+    Tensor db = up(bbuf).view({B, N, K}, {(N + 1) * 13, 13, 1}, 1);
+    Tensor dcbuf = up(cbuf), dctbuf = up(ctbuf);
+    torch::Tensor a = abuf.slice(1, 1, 1 + M).slice(2, 2, 2 + K), b = bbuf.slice(1, 0, N).slice(2, 1, 1 + K);
+    const torch::Tensor ab = torch::matmul(a, b.transpose(-1, -2)), abs_ab = torch::matmul(a.abs(), b.abs().transpose(-1, -2));
+
+    be().gemm(false, true, -0.5f, da, db, 0.75f, dcbuf.view({B, M, N}, {M * 9, 9, 1}, 1));
+    torch::Tensor e = cbuf.clone();
+    e.slice(2, 1, 1 + N).copy_(-0.5 * ab + 0.75 * cbuf.slice(2, 1, 1 + N));
+    torch::Tensor scale = torch::zeros_like(cbuf);
+    scale.slice(2, 1, 1 + N).copy_(0.5 * abs_ab + 0.75 * cbuf.slice(2, 1, 1 + N).abs());
+    require_close_tol(down(dcbuf), e, dot_tol(e, scale, K), "gemmNT padded a/b views into a padded c view [3,5,7]",
+                      "dot_tol(K)");
+
+    be().gemm(false, true, 1.0f, da, db, 1.0f, dctbuf.t());
+    torch::Tensor e2 = ctbuf + ab.transpose(-1, -2);
+    require_close_tol(down(dctbuf), e2, dot_tol(e2, abs_ab.transpose(-1, -2) + ctbuf.abs(), K),
+                      "gemmNT into a column-major c (t() view), beta 1", "dot_tol(K)");
+}
