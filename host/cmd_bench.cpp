@@ -220,7 +220,8 @@ int cmd_bench(const std::vector<std::string>& args) {
             Tally tg;
             for (int64_t e : edit_images[gi]) {
                 std::vector<float> x(g.chw.begin() + e * per, g.chw.begin() + (e + 1) * per);
-                EditSession session(vit, sites, vit.upload_images(x, 1), {g.label}, locator.seed(), model_id);
+                EditSession session(vit, sites, vit.upload_images(x, 1), {g.label}, locator.seed(), model_id, true,
+                                    vm["model"].as<std::string>());
                 const EditOutcome r = run_edit(session, locator, editor);
                 const std::vector<int32_t> gp = group_sets[gi].predict(), lp = loc_set.predict();
                 session.restore();

@@ -107,7 +107,7 @@ int cmd_edit(const std::vector<std::string>& args) {
     const auto blocks = chain.edit_blocks.empty() ? default_edit_blocks(cfg.depth) : chain.edit_blocks;
     const std::string model_id = tensors_hash(model.tensors);
     EditSession session(vit, ffn_sites(cfg, blocks), vit.upload_images(chw, static_cast<int64_t>(paths.size())), labels,
-                        locator.seed(), model_id, vm.count("no-cache") == 0);
+                        locator.seed(), model_id, vm.count("no-cache") == 0, model_path);
 
     const int K = cfg.num_classes, N = static_cast<int>(paths.size());
     const ve_edit_eval before = session.evaluate(false);

@@ -15,6 +15,8 @@ int cmd_edit(const std::vector<std::string>& args);
 int cmd_apply(const std::vector<std::string>& args);
 int cmd_revert(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_meta_train(const std::vector<std::string>& args);
+int cmd_bench_data(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
@@ -25,7 +27,9 @@ const std::vector<Command>& commands() {
         {"edit", "fix a model's mistake on given images (locate, then edit) and write the model or a patch", cmd_edit},
         {"apply", "apply an edit patch to the model it was made on", cmd_apply},
         {"revert", "take an edit patch off a patched model", cmd_revert},
+        {"bench-data", "build the editing benchmark (failure groups, locality set, manifest) for a model", cmd_bench_data},
         {"bench", "score locators/editors on failure groups: success, generalization, locality", cmd_bench},
+        {"meta-train", "meta-train the hypernetwork locator on CutMix pseudo-failures of a model's training images", cmd_meta_train},
     };
     return table;
 }

@@ -103,9 +103,9 @@ struct EditSession::CTable {
 };
 
 EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, std::vector<int32_t> labels,
-                         uint64_t seed, std::string model_id, bool use_prefix_cache)
+                         uint64_t seed, std::string model_id, bool use_prefix_cache, std::string model_path)
     : vit_(vit), sites_(std::move(sites)), images_(std::move(images)), labels_(std::move(labels)),
-      use_cache_(use_prefix_cache), model_id_(std::move(model_id)) {
+      use_cache_(use_prefix_cache), model_id_(std::move(model_id)), model_path_(std::move(model_path)) {
     const VitConfig& cfg = vit_.config();
     if (sites_.empty()) throw Error("an edit needs at least one site");
     if (images_.dim(0) != static_cast<int64_t>(labels_.size()) || labels_.empty())
@@ -144,6 +144,7 @@ EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, s
     table_.labels = labels_.data();
     table_.seed = seed;
     table_.model_id = model_id_.c_str();
+    table_.model_path = model_path_.c_str();
     table_.get_site = &CTable::get_site;
     table_.site_weight = &CTable::weight;
     table_.site_original = &CTable::original;

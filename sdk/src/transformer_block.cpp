@@ -42,12 +42,37 @@ void linear_param_grads(Backend& be, const Tensor& dy, const Tensor& x, const Te
     if (db.defined()) be.bias_grad(dy, db, beta);
 }
 
+// The FFN linears with shared ([out, in]) or per-sample ([N, out, in]) weights; x [R, in],
+// y [R, out], R = N*T. Per-sample weights let N independent edits share one pass.
+void ffn_forward(Backend& be, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, int64_t N) {
+    if (w.ndim() != 3) return linear_forward(be, x, w, &b, y);
+    const int64_t T = x.dim(0) / N;
+    be.gemm(false, true, 1.0f, x.reshape({N, T, x.dim(1)}), w, 0.0f, y.reshape({N, T, y.dim(1)}));
+    be.bias_add(y, b);
+}
+// dx = dy @ w (overwritten).
+void ffn_input_grad(Backend& be, const Tensor& dy, const Tensor& w, const Tensor& dx, int64_t N) {
+    if (w.ndim() != 3) return be.gemm(false, false, 1.0f, dy, w, 0.0f, dx);
+    const int64_t T = dy.dim(0) / N;
+    be.gemm(false, false, 1.0f, dy.reshape({N, T, dy.dim(1)}), w, 0.0f, dx.reshape({N, T, dx.dim(1)}));
+}
+void ffn_param_grads(Backend& be, const Tensor& dy, const Tensor& x, const Tensor& dw, const Tensor& db,
+                     float beta, int64_t N) {
+    if (dw.defined() && dw.ndim() == 3) {
+        const int64_t T = dy.dim(0) / N;
+        be.gemm(true, false, 1.0f, dy.reshape({N, T, dy.dim(1)}), x.reshape({N, T, x.dim(1)}), beta, dw);
+        if (db.defined()) be.bias_grad(dy, db, beta);
+        return;
+    }
+    linear_param_grads(be, dy, x, dw, db, beta);
+}
+
 }  // namespace
 
 void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const Tensor& x,
                    const Tensor& out, BlockActivations* acts) {
     const int64_t N = x.dim(0), T = x.dim(1), D = x.dim(2), R = N * T;
-    const int64_t H = p.fc1_w.dim(0);
+    const int64_t H = p.fc1_w.dim(-2);
     const int heads = s.heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(D / heads));
     const Tensor x2 = x.reshape({R, D});
@@ -81,19 +106,19 @@ void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const
     be.layernorm_fwd(xm2, p.norm2_w, p.norm2_b, s.ln_eps, a.ln2, acts ? &a.mean2 : nullptr,
                      acts ? &a.rstd2 : nullptr);
     a.hidden = be.empty({R, H});
-    linear_forward(be, a.ln2, p.fc1_w, &p.fc1_b, a.hidden);
+    ffn_forward(be, a.ln2, p.fc1_w, p.fc1_b, a.hidden, N);
     a.act = be.empty({R, H});
     be.gelu_fwd(a.hidden, a.act);
 
     const Tensor out2 = out.reshape({R, D});
-    linear_forward(be, a.act, p.fc2_w, &p.fc2_b, out2);
+    ffn_forward(be, a.act, p.fc2_w, p.fc2_b, out2, N);
     be.add(out2, xm2, out2);
 }
 
 void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, const BlockActivations& a,
                     const Tensor& dout, const BlockGrads& g, float beta, const Tensor* dx) {
     const int64_t N = a.x.dim(0), T = a.x.dim(1), D = a.x.dim(2), R = N * T;
-    const int64_t H = p.fc1_w.dim(0);
+    const int64_t H = p.fc1_w.dim(-2);
     const int heads = s.heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(D / heads));
     const bool want_dx = dx && dx->defined();
@@ -112,19 +137,19 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
     if (deepest < 0) return;
 
     const Tensor dz = dout.reshape({R, D});
-    linear_param_grads(be, dz, a.act, g.fc2_w, g.fc2_b, beta);
+    ffn_param_grads(be, dz, a.act, g.fc2_w, g.fc2_b, beta, N);
     if (deepest < kFc1) return;
 
     Tensor dact = be.empty({R, H});
-    be.gemm(false, false, 1.0f, dz, p.fc2_w, 0.0f, dact);
+    ffn_input_grad(be, dz, p.fc2_w, dact, N);
     Tensor dh = be.empty({R, H});
     be.gelu_bwd(dact, a.hidden, dh);
     dact = Tensor();
-    linear_param_grads(be, dh, a.ln2, g.fc1_w, g.fc1_b, beta);
+    ffn_param_grads(be, dh, a.ln2, g.fc1_w, g.fc1_b, beta, N);
     if (deepest < kNorm2) return;
 
     Tensor dln2 = be.empty({R, D});
-    be.gemm(false, false, 1.0f, dh, p.fc1_w, 0.0f, dln2);
+    ffn_input_grad(be, dh, p.fc1_w, dln2, N);
     dh = Tensor();
     // dx_mid = dout + LayerNorm2'(dln2)
     Tensor dxm = be.empty({R, D});

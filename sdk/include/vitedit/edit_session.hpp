@@ -38,7 +38,7 @@ public:
     // images: [N, C, H, W] on vit's backend. use_prefix_cache = false recomputes every block on
     // every evaluate (the reference behaviour, for measuring what the cache buys).
     EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, std::vector<int32_t> labels,
-                uint64_t seed, std::string model_id, bool use_prefix_cache = true);
+                uint64_t seed, std::string model_id, bool use_prefix_cache = true, std::string model_path = "");
     ~EditSession();
     EditSession(const EditSession&) = delete;
     EditSession& operator=(const EditSession&) = delete;
@@ -69,7 +69,7 @@ private:
     Tensor prefix_;                   // tokens entering block lowest_
     std::vector<Tensor> weights_, originals_, grads_, masks_;
     std::vector<float> logits_, features_;
-    std::string model_id_;
+    std::string model_id_, model_path_;
     std::string error_;
     ve_edit_session table_{};
 };

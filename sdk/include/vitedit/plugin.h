@@ -57,6 +57,7 @@ typedef struct ve_edit_session {
     const int32_t* labels;      /* [num_images] target labels */
     uint64_t seed;              /* the run's seed (key `seed`) */
     const char* model_id;       /* content hash of the original model (checkpoint compatibility) */
+    const char* model_path;     /* the model file, "" when not from a file (companion files) */
 
     ve_status (*get_site)(void* session, int32_t index, ve_site* out);
     /* Device tensors of site `index`: the live weight (edit it in place), the weight before the

@@ -115,6 +115,7 @@ public:
     int32_t label(int i) const { return s_->labels[i]; }
     uint64_t seed() const { return s_->seed; }
     std::string model_id() const { return s_->model_id ? s_->model_id : ""; }
+    std::string model_path() const { return s_->model_path ? s_->model_path : ""; }
 
     ve_site site(int i) const {
         ve_site out{};

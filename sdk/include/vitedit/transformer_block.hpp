@@ -16,6 +16,9 @@ struct BlockParams {
     Tensor norm2_w, norm2_b;
     Tensor fc1_w, fc1_b;     // [H, D], [H]
     Tensor fc2_w, fc2_b;     // [D, H], [D]
+    // fc1_w / fc2_w may instead be per-sample, [N, H, D] / [N, D, H] (any strides; biases stay
+    // shared): N independent edits of the same model then share one pass, and the matching
+    // BlockGrads entries must be per-sample too.
 };
 
 // Gradient destinations for one block; an undefined Tensor means "not wanted".

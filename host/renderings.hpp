@@ -1,0 +1,18 @@
+// vitedit host — synthetic renderings of images for the benchmark's synthetic-shift groups (the
+// analogue of the paper's AI-generated images): appearances the base model never saw in training.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vitedit/image.hpp"
+
+namespace vitedit::cli {
+
+// "inverted" (255 - x), "textured" (a seeded diagonal-stripe texture over the object),
+// "sketch" (Sobel edge magnitude: an outline drawing).
+const std::vector<std::string>& rendering_names();
+Image render(const Image& image, const std::string& rendering, uint64_t seed);
+
+}  // namespace vitedit::cli

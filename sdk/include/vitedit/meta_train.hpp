@@ -1,0 +1,100 @@
+// vitedit — one iteration of meta-training the hypernetwork locator (DESIGN.md §2.4):
+// CutMix pseudo-failures on the patch grid, the base model's soft targets on the unmixed images,
+// oracle masks (OracleMasker), then distillation into the hypernetwork with BCE.
+//
+// Determinism: every random draw comes from std::mt19937_64 seeded by std::seed_seq from
+// (seed, purpose, iteration), sampled by hand (no implementation-defined distributions), so an
+// iteration is a pure function of (seed, iteration, the hypernetwork's state): a run resumed from
+// a checkpoint draws exactly what the uninterrupted one would.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "vitedit/hypernet.hpp"
+#include "vitedit/oracle_mask.hpp"
+
+namespace vitedit {
+
+struct MetaTrainOptions {
+    int batch = 8;             // B: pseudo-failures per iteration (2B images drawn)
+    OracleOptions oracle;
+    int cutmix_min = 2;        // rectangle sides, in patches
+    int cutmix_max = 4;
+    int distill_steps = 3;     // hypernetwork steps per batch
+    double lr = 1e-4;          // hypernetwork RMSprop peak lr (cosine schedule to 0)
+    int64_t iterations = 1000; // the schedule's length
+    uint64_t seed = 0;
+};
+
+// A rectangle of whole patches: rows [y, y + h), columns [x, x + w) of the patch grid.
+struct PatchRect {
+    int y = 0, x = 0, h = 0, w = 0;
+};
+// Pastes rectangle r of src onto dst (both [C, H, W] images, patch size p).
+void cutmix_paste(float* dst, const float* src, int channels, int height, int width, int patch, const PatchRect& r);
+
+struct MetaIterationStats {
+    double kl_before = 0;  // mean T^2 KL of the CutMix images before any edit
+    double kl_after = 0;   // ... after the inner edit at the final oracle masks' last outer step
+    double bce = 0;        // distillation loss before this batch's first hypernetwork step
+    double bce_after = 0;  // ... before its last step
+    double mean_mask = 0;  // mean oracle mask sigmoid(10 u)
+    double lr = 0;         // hypernetwork lr of the last step
+};
+
+struct MetaTiming {
+    double prefix_s = 0;   // sampling, CutMix, targets, frozen prefix, base features
+    double inner_s = 0;    // inner edit passes
+    double outer_s = 0;    // outer passes, mask gradients and updates
+    double distill_s = 0;  // hypernetwork steps
+    int64_t passes = 0;    // batched forward+backward passes through the edit blocks
+};
+
+// The pseudo-failures of one iteration (exposed for tests and inspection).
+struct MetaBatch {
+    std::vector<size_t> images;        // 2B indices into the pool's index space (image i, then its donor i+B)
+    std::vector<PatchRect> rects;      // B rectangles
+    std::vector<float> mixed, clean;   // [B, C, H, W] model inputs
+    std::vector<float> u0;             // initial mask logits [B * units], U[-1, 1]
+};
+
+class MetaTrainer {
+public:
+    // image(k): the model input ([C, H, W], normalized) of image k; pool: the indices allowed
+    // (held-out images already removed by the caller). The hypernetwork's sites must be `sites`.
+    MetaTrainer(const Vit& vit, std::vector<EditSite> sites, Hypernet& hypernet, MetaTrainOptions options,
+                std::function<std::vector<float>(size_t)> image, std::vector<size_t> pool);
+
+    const MetaTrainOptions& options() const { return opt_; }
+    const OracleMasker& masker() const { return masker_; }
+    MetaTiming timing() const;
+
+    MetaBatch draw(int64_t iteration) const;
+    // Runs iteration `iteration` (0-based) and trains the hypernetwork on it.
+    MetaIterationStats step(int64_t iteration);
+    // Hypernetwork lr at distillation step t of the whole run (cosine from lr to 0).
+    double lr_at(int64_t t) const;
+
+    // The pieces of step(), for tests: soft targets softmax(f(x)/T) of the clean images [B, K],
+    // the CLS features [B, D] of the mixed images, and the label masks per site [B * H_s].
+    struct Prepared {
+        Tensor tokens, targets;
+        std::vector<float> features, kl_before;
+    };
+    Prepared prepare(const MetaBatch& batch);
+    std::vector<std::vector<float>> label_masks(const std::vector<float>& u, int64_t batch) const;
+
+private:
+    const Vit& vit_;
+    std::vector<EditSite> sites_;
+    Hypernet& hyper_;
+    MetaTrainOptions opt_;
+    std::function<std::vector<float>(size_t)> image_;
+    std::vector<size_t> pool_;
+    OracleMasker masker_;
+    MetaTiming timing_;
+};
+
+}  // namespace vitedit

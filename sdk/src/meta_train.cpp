@@ -1,0 +1,184 @@
+// vitedit — one meta-training iteration: CutMix, soft targets, oracle masks, distillation.
+#include "vitedit/meta_train.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <set>
+
+namespace vitedit {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+enum : uint32_t { kSample = 1, kCutmix = 2, kMaskInit = 3 };
+std::mt19937_64 make_rng(uint64_t seed, uint32_t purpose, uint64_t counter) {
+    std::seed_seq ss{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), purpose, static_cast<uint32_t>(counter),
+                     static_cast<uint32_t>(counter >> 32), 0x6d657461u /* "meta" */};
+    return std::mt19937_64(ss);
+}
+double uniform01(std::mt19937_64& r) { return static_cast<double>(r() >> 11) * (1.0 / 9007199254740992.0); }
+uint64_t below(std::mt19937_64& r, uint64_t n) { return n ? r() % n : 0; }
+
+}  // namespace
+
+void cutmix_paste(float* dst, const float* src, int channels, int height, int width, int patch, const PatchRect& r) {
+    const int y0 = r.y * patch, y1 = std::min(height, (r.y + r.h) * patch);
+    const int x0 = r.x * patch, x1 = std::min(width, (r.x + r.w) * patch);
+    for (int c = 0; c < channels; ++c)
+        for (int y = y0; y < y1; ++y) {
+            const size_t row = (static_cast<size_t>(c) * height + y) * width;
+            std::copy(src + row + x0, src + row + x1, dst + row + x0);
+        }
+}
+
+MetaTrainer::MetaTrainer(const Vit& vit, std::vector<EditSite> sites, Hypernet& hypernet, MetaTrainOptions options,
+                         std::function<std::vector<float>(size_t)> image, std::vector<size_t> pool)
+    : vit_(vit), sites_(sites), hyper_(hypernet), opt_(options), image_(std::move(image)), pool_(std::move(pool)),
+      masker_(vit, std::move(sites), options.oracle) {
+    const VitConfig& cfg = vit_.config();
+    if (opt_.batch < 1) throw Error("meta-training: the batch must be at least 1");
+    if (pool_.size() < 2 * static_cast<size_t>(opt_.batch))
+        throw Error("meta-training needs at least " + std::to_string(2 * opt_.batch) + " images, the pool has " +
+                    std::to_string(pool_.size()));
+    if (opt_.cutmix_min < 1 || opt_.cutmix_max < opt_.cutmix_min)
+        throw Error("meta-training: CutMix sides must satisfy 1 <= min <= max");
+    if (opt_.cutmix_min > std::min(cfg.grid_h, cfg.grid_w))
+        throw Error("meta-training: CutMix rectangles of " + std::to_string(opt_.cutmix_min) + " patches do not fit the " +
+                    std::to_string(cfg.grid_h) + "x" + std::to_string(cfg.grid_w) + " patch grid");
+    if (opt_.distill_steps < 1 || opt_.iterations < 1) throw Error("meta-training: iterations and distillation steps must be positive");
+    if (hyper_.config().dim != cfg.dim) throw Error("meta-training: the hypernetwork's width differs from the model's");
+    const auto& hs = hyper_.config().sites;
+    if (hs.size() != sites_.size()) throw Error("meta-training: the hypernetwork has other sites than the edit");
+    for (size_t s = 0; s < hs.size(); ++s)
+        if (hs[s].name != sites_[s].name || hs[s].units != sites_[s].units)
+            throw Error("meta-training: the hypernetwork's site " + std::to_string(s) + " is " + hs[s].name + ", the edit's " + sites_[s].name);
+}
+
+MetaTiming MetaTrainer::timing() const {
+    MetaTiming t = timing_;
+    t.inner_s = masker_.timing().inner_s;
+    t.outer_s = masker_.timing().outer_s;
+    t.passes = masker_.timing().passes;
+    return t;
+}
+
+double MetaTrainer::lr_at(int64_t t) const {
+    const double total = static_cast<double>(opt_.iterations * opt_.distill_steps);
+    const double p = std::min(1.0, static_cast<double>(t) / total);
+    return opt_.lr * 0.5 * (1.0 + std::cos(M_PI * p));
+}
+
+MetaBatch MetaTrainer::draw(int64_t iteration) const {
+    const VitConfig& cfg = vit_.config();
+    const int B = opt_.batch;
+    MetaBatch mb;
+    {
+        auto r = make_rng(opt_.seed, kSample, static_cast<uint64_t>(iteration));
+        std::set<size_t> seen;
+        while (mb.images.size() < 2 * static_cast<size_t>(B)) {
+            const size_t k = pool_[below(r, pool_.size())];
+            if (seen.insert(k).second) mb.images.push_back(k);
+        }
+    }
+    {
+        auto r = make_rng(opt_.seed, kCutmix, static_cast<uint64_t>(iteration));
+        for (int i = 0; i < B; ++i) {
+            PatchRect rect;
+            const int span = opt_.cutmix_max - opt_.cutmix_min + 1;
+            rect.h = std::min(cfg.grid_h, opt_.cutmix_min + static_cast<int>(below(r, span)));
+            rect.w = std::min(cfg.grid_w, opt_.cutmix_min + static_cast<int>(below(r, span)));
+            rect.y = static_cast<int>(below(r, cfg.grid_h - rect.h + 1));
+            rect.x = static_cast<int>(below(r, cfg.grid_w - rect.w + 1));
+            mb.rects.push_back(rect);
+        }
+    }
+    const size_t per = static_cast<size_t>(cfg.in_chans) * cfg.image_h() * cfg.image_w();
+    mb.clean.resize(per * B);
+    mb.mixed.resize(per * B);
+    for (int i = 0; i < B; ++i) {
+        const std::vector<float> a = image_(mb.images[i]), b = image_(mb.images[i + B]);
+        if (a.size() != per || b.size() != per) throw Error("meta-training: an image input has the wrong size");
+        std::copy(a.begin(), a.end(), mb.clean.begin() + i * per);
+        std::copy(a.begin(), a.end(), mb.mixed.begin() + i * per);
+        cutmix_paste(&mb.mixed[i * per], b.data(), cfg.in_chans, cfg.image_h(), cfg.image_w(), cfg.patch, mb.rects[i]);
+    }
+    {
+        auto r = make_rng(opt_.seed, kMaskInit, static_cast<uint64_t>(iteration));
+        mb.u0.resize(static_cast<size_t>(B * masker_.units_per_sample()));
+        for (float& v : mb.u0) v = static_cast<float>(2.0 * uniform01(r) - 1.0);
+    }
+    return mb;
+}
+
+MetaTrainer::Prepared MetaTrainer::prepare(const MetaBatch& mb) {
+    Backend& be = vit_.backend();
+    const VitConfig& cfg = vit_.config();
+    const int64_t B = opt_.batch, K = cfg.num_classes;
+    Prepared p;
+    // Soft targets on the unmixed images, at temperature T.
+    const std::vector<float> logits = vit_.forward(vit_.upload_images(mb.clean, B)).logits.download();
+    std::vector<float> target(logits.size());
+    const double invT = 1.0 / opt_.oracle.temperature;
+    for (int64_t i = 0; i < B; ++i) {
+        const float* l = &logits[i * K];
+        double mx = l[0];
+        for (int64_t k = 1; k < K; ++k) mx = std::max(mx, static_cast<double>(l[k]));
+        double z = 0;
+        for (int64_t k = 0; k < K; ++k) z += std::exp((l[k] - mx) * invT);
+        for (int64_t k = 0; k < K; ++k) target[i * K + k] = static_cast<float>(std::exp((l[k] - mx) * invT) / z);
+    }
+    p.targets = be.from_host({B, K}, target);
+    // The frozen prefix of the mixed images, and their base features and loss.
+    p.tokens = vit_.forward_prefix(vit_.upload_images(mb.mixed, B), masker_.lowest_block());
+    const Vit::Output o = vit_.forward_suffix(p.tokens, masker_.lowest_block());
+    p.features = o.features.download();
+    p.kl_before = be.kl_div(o.logits, p.targets, opt_.oracle.temperature, nullptr, 1.0f);
+    return p;
+}
+
+std::vector<std::vector<float>> MetaTrainer::label_masks(const std::vector<float>& u, int64_t batch) const {
+    const std::vector<float> y = OracleMasker::sigmoid(u, 3.0f);
+    const int64_t U = masker_.units_per_sample();
+    std::vector<std::vector<float>> labels(sites_.size());
+    int64_t off = 0;
+    for (size_t s = 0; s < sites_.size(); ++s) {
+        const int64_t H = sites_[s].units;
+        labels[s].resize(static_cast<size_t>(batch * H));
+        for (int64_t i = 0; i < batch; ++i)
+            std::copy(y.begin() + i * U + off, y.begin() + i * U + off + H, labels[s].begin() + i * H);
+        off += H;
+    }
+    return labels;
+}
+
+MetaIterationStats MetaTrainer::step(int64_t iteration) {
+    const int64_t B = opt_.batch;
+    MetaIterationStats st;
+    auto t0 = Clock::now();
+    const MetaBatch mb = draw(iteration);
+    const Prepared p = prepare(mb);
+    timing_.prefix_s += since(t0);
+
+    std::vector<float> u = mb.u0;
+    const std::vector<float> kl = masker_.optimize(p.tokens, p.targets, u);
+    for (float v : p.kl_before) st.kl_before += v / B;
+    for (float v : kl) st.kl_after += v / B;
+    for (float v : OracleMasker::sigmoid(u, 10.0f)) st.mean_mask += v;
+    st.mean_mask /= static_cast<double>(u.size());
+
+    t0 = Clock::now();
+    const auto labels = label_masks(u, B);
+    for (int k = 0; k < opt_.distill_steps; ++k) {
+        st.lr = lr_at(iteration * opt_.distill_steps + k);
+        const double loss = hyper_.train_step(p.features, B, labels, static_cast<float>(st.lr));
+        if (k == 0) st.bce = loss;
+        st.bce_after = loss;
+    }
+    timing_.distill_s += since(t0);
+    return st;
+}
+
+}  // namespace vitedit
