@@ -117,6 +117,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         ("edit-blocks", po::value<std::string>(), "edit sites' blocks, e.g. 7,8,9")
         ("sweep", po::value<std::string>(), "sweep one option: sparsity=0.02,0.05,0.1 (locator), lr=... or c=... (editor), "
                                             "or locator.KEY= / editor.KEY=")
+        ("group", po::value<std::vector<std::string>>()->composing(), "only this group (folder name; repeatable)")
         ("max-edits-per-group", po::value<int>()->default_value(0), "edit at most N images per group (seeded choice; 0 = all)")
         ("seed", po::value<uint64_t>()->default_value(0), "seed for the choice of edit images and for locators")
         ("json", po::value<std::string>(), "write the results as JSON here")
@@ -172,7 +173,16 @@ int cmd_bench(const std::vector<std::string>& args) {
         }
     }
 
-    const std::vector<Group> groups = load_groups(groups_dir, cfg);
+    std::vector<Group> groups = load_groups(groups_dir, cfg);
+    if (vm.count("group")) {
+        const auto wanted = vm["group"].as<std::vector<std::string>>();
+        for (const auto& w : wanted)
+            if (std::none_of(groups.begin(), groups.end(), [&](const Group& g) { return g.name == w; }))
+                throw UsageError("--group " + w + ": no such group in " + groups_dir);
+        groups.erase(std::remove_if(groups.begin(), groups.end(), [&](const Group& g) {
+                         return std::find(wanted.begin(), wanted.end(), g.name) == wanted.end();
+                     }), groups.end());
+    }
     const Dataset locality = load_image_folder(locality_dir);
     std::vector<float> loc_chw;
     for (const auto& img : locality.images) {

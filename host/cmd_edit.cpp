@@ -10,7 +10,9 @@
 
 #include "chain.hpp"
 #include "cli.hpp"
+#include "vitedit/dataset.hpp"
 #include "vitedit/hash.hpp"
+#include "vitedit/image_set.hpp"
 #include "vitedit/image.hpp"
 #include "vitedit/model.hpp"
 #include "vitedit/patch.hpp"
@@ -68,6 +70,8 @@ int cmd_edit(const std::vector<std::string>& args) {
         ("out", po::value<std::string>(), "write the whole edited model here (.safetensors)")
         ("patch", po::value<std::string>(), "write only the changed neurons + provenance here (.vtp)")
         ("force", "write the output even when the edit did not fix every image")
+        ("generalization", po::value<std::string>(), "folder of other failures of the same kind: report GR, their accuracy after the edit")
+        ("locality", po::value<std::string>(), "locality set folder (<label>/<image>): report LR, the share of its predictions the edit leaves unchanged")
         ("no-cache", "recompute the frozen blocks below the edit sites at every step (slower; for measurement)")
         ("json", "print one JSON object");
     add_chain_options(desc);
@@ -120,7 +124,51 @@ int cmd_edit(const std::vector<std::string>& args) {
         for (int b : blocks) std::cerr << " " << b;
         std::cerr << "\n";
     }
+    // Proof sets (optional): predictions before the edit, with the frozen prefix cached.
+    const int lowest = *std::min_element(blocks.begin(), blocks.end());
+    std::unique_ptr<ImageSet> gen_set, loc_set;
+    std::vector<int32_t> loc_before;
+    int64_t gen_n = 0;
+    if (vm.count("generalization")) {
+        namespace fs = boost::filesystem;
+        std::vector<float> g;
+        std::vector<std::string> files;
+        for (fs::directory_iterator it(vm["generalization"].as<std::string>()), end; it != end; ++it)
+            if (fs::is_regular_file(it->path())) files.push_back(it->path().string());
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) {
+            bool is_edit_image = false;
+            for (const auto& p : paths) is_edit_image = is_edit_image || fs::equivalent(f, p);
+            if (is_edit_image) continue;
+            auto x = to_model_input(load_image(f), cfg);
+            g.insert(g.end(), x.begin(), x.end());
+            ++gen_n;
+        }
+        if (gen_n > 0) gen_set = std::make_unique<ImageSet>(vit, g, gen_n, lowest);
+    }
+    if (vm.count("locality")) {
+        const Dataset loc = load_image_folder(vm["locality"].as<std::string>());
+        std::vector<float> l;
+        for (const auto& img : loc.images) {
+            auto x = to_model_input(img, cfg);
+            l.insert(l.end(), x.begin(), x.end());
+        }
+        loc_set = std::make_unique<ImageSet>(vit, l, static_cast<int64_t>(loc.size()), lowest);
+        loc_before = loc_set->predict();
+    }
+
     const EditOutcome r = run_edit(session, locator, editor);
+    double gr = -1, lr = -1;
+    if (gen_set) {
+        const auto p = gen_set->predict();
+        gr = static_cast<double>(std::count(p.begin(), p.end(), labels[0])) / static_cast<double>(p.size());
+    }
+    if (loc_set) {
+        const auto p = loc_set->predict();
+        size_t same = 0;
+        for (size_t i = 0; i < p.size(); ++i) same += p[i] == loc_before[i];
+        lr = static_cast<double>(same) / static_cast<double>(p.size());
+    }
     const ve_edit_eval after = session.evaluate(false);
     const std::vector<float> logits_after = session.last_logits();
 
@@ -161,6 +209,9 @@ int cmd_edit(const std::vector<std::string>& args) {
                             {"step_s", r.step_s}, {"locate_s", r.locate_s}, {"budget", static_cast<double>(kept) / total},
                             {"correct_before", before.num_correct}, {"correct_after", after.num_correct},
                             {"written", write}, {"mask", mask}};
+        j["SR"] = static_cast<double>(after.num_correct) / N;
+        if (gr >= 0) j["GR"] = gr;
+        if (lr >= 0) j["LR"] = lr;
         std::cout << j.dump() << "\n";
     } else {
         for (int i = 0; i < N; ++i)
@@ -170,6 +221,10 @@ int cmd_edit(const std::vector<std::string>& args) {
                   << std::setprecision(4) << r.loss << ", " << kept << "/" << total << " neurons ("
                   << std::setprecision(3) << 100.0 * kept / total << "%), locate " << std::setprecision(3) << r.locate_s
                   << " s, edit " << r.edit_s << " s (" << r.step_s * 1e3 << " ms/step)\n";
+        std::cout << "SR " << std::setprecision(3) << static_cast<double>(after.num_correct) / N << " (edit images fixed)";
+        if (gr >= 0) std::cout << ", GR " << gr << " (share of " << gen_n << " similar failures now right)";
+        if (lr >= 0) std::cout << ", LR " << lr << " (share of " << loc_before.size() << " unrelated predictions unchanged)";
+        std::cout << "\n";
         if (write) {
             if (vm.count("out")) std::cout << "wrote " << vm["out"].as<std::string>() << "\n";
             if (vm.count("patch")) std::cout << "wrote " << vm["patch"].as<std::string>() << "\n";

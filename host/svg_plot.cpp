@@ -36,6 +36,13 @@ std::string svg_line_plot(const std::string& title, const std::string& xl, const
     static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
     std::ostringstream o;
     o.precision(4);
+    auto tick = [](double v) {
+        std::ostringstream t;
+        t.setf(std::ios::fixed);
+        t.precision(2);
+        t << v;
+        return t.str();
+    };
     o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "' font-family='sans-serif' font-size='12'>\n"
       << "<rect width='100%' height='100%' fill='white'/>\n"
       << "<text x='" << W / 2 - R / 2 << "' y='22' text-anchor='middle' font-size='15'>" << esc(title) << "</text>\n";
@@ -43,8 +50,8 @@ std::string svg_line_plot(const std::string& title, const std::string& xl, const
         double xv = x0 + (x1 - x0) * i / 5, yv = y0 + (y1 - y0) * i / 5;
         o << "<line x1='" << px(xv) << "' y1='" << T << "' x2='" << px(xv) << "' y2='" << H - B << "' stroke='#e5e5e5'/>\n"
           << "<line x1='" << L << "' y1='" << py(yv) << "' x2='" << W - R << "' y2='" << py(yv) << "' stroke='#e5e5e5'/>\n"
-          << "<text x='" << px(xv) << "' y='" << H - B + 16 << "' text-anchor='middle'>" << xv << "</text>\n"
-          << "<text x='" << L - 6 << "' y='" << py(yv) + 4 << "' text-anchor='end'>" << yv << "</text>\n";
+          << "<text x='" << px(xv) << "' y='" << H - B + 16 << "' text-anchor='middle'>" << tick(xv) << "</text>\n"
+          << "<text x='" << L - 6 << "' y='" << py(yv) + 4 << "' text-anchor='end'>" << tick(yv) << "</text>\n";
     }
     o << "<rect x='" << L << "' y='" << T << "' width='" << W - L - R << "' height='" << H - T - B
       << "' fill='none' stroke='#333'/>\n"

@@ -1,0 +1,347 @@
+// vitedit meta-train — trains the hypernetwork locator (DESIGN.md §2.4) on CutMix pseudo-failures
+// of the model's own training images (never its held-out ones), seeded and resumable.
+//
+// Each iteration: 2B images; CutMix of whole patches; soft targets at temperature T from the
+// unmixed images; oracle masks by outer RMSprop steps over inner masked edits (all B samples in one
+// batched pass, from the frozen prefix below the edit blocks); then `distill-steps` BCE steps of
+// the hypernetwork on the mixed images' CLS features. An iteration is a pure function of
+// (seed, iteration, hypernetwork state), so --resume reproduces an uninterrupted run exactly.
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <deque>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "progress.hpp"
+#include "vitedit/dataset.hpp"
+#include "vitedit/edit_session.hpp"
+#include "vitedit/hash.hpp"
+#include "vitedit/holdout.hpp"
+#include "vitedit/hypernet.hpp"
+#include "vitedit/image.hpp"
+#include "vitedit/meta_train.hpp"
+#include "vitedit/model.hpp"
+#include "vitedit/vit.hpp"
+
+namespace vitedit::cli {
+
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_meta_sigint(int) {
+    g_interrupted = true;
+    std::signal(SIGINT, SIG_DFL);
+}
+
+std::string strip_ext(const std::string& path) {
+    const std::string ext = ".safetensors";
+    if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0)
+        return path.substr(0, path.size() - ext.size());
+    return path;
+}
+
+std::vector<int> parse_blocks(const std::string& s) {
+    std::vector<int> v;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        if (item.empty()) continue;
+        try {
+            size_t used = 0;
+            v.push_back(std::stoi(item, &used));
+            if (used != item.size()) throw std::invalid_argument(item);
+        } catch (const std::exception&) {
+            throw UsageError("--edit-blocks: '" + item + "' is not a block index");
+        }
+    }
+    if (v.empty()) throw UsageError("--edit-blocks: no blocks given");
+    return v;
+}
+
+std::string fmt(double v, int prec = 4) {
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(prec) << v;
+    return o.str();
+}
+
+// Means of the iteration statistics over a window (the bar) or a chunk (the history).
+struct Running {
+    double kl_before = 0, kl_after = 0, bce = 0, mask = 0;
+    int64_t n = 0;
+    void add(const MetaIterationStats& s) {
+        kl_before += s.kl_before, kl_after += s.kl_after, bce += s.bce, mask += s.mean_mask, ++n;
+    }
+    json to_json(int64_t iteration) const {
+        const double d = n ? static_cast<double>(n) : 1.0;
+        return {{"iteration", iteration}, {"kl_before", kl_before / d}, {"kl_after", kl_after / d}, {"bce", bce / d},
+                {"mean_mask", mask / d}};
+    }
+};
+
+}  // namespace
+
+int cmd_meta_train(const std::vector<std::string>& args) {
+    po::options_description desc("options");
+    desc.add_options()
+        ("model", po::value<std::string>()->required(), "the base model (.safetensors)")
+        ("data", po::value<std::string>()->default_value("fmnist:train"), "its training data (held-out images are skipped)")
+        ("out", po::value<std::string>(), "the hypernetwork checkpoint (default: MODEL with .hypernet.safetensors, where the hypernet locator looks)")
+        ("iterations", po::value<int64_t>()->default_value(1500), "iterations (batches of pseudo-failures)")
+        ("batch", po::value<int>()->default_value(8), "B: pseudo-failures per iteration (2B images)")
+        ("inner-steps", po::value<int>()->default_value(5), "S_in: inner masked edit steps")
+        ("outer-steps", po::value<int>()->default_value(10), "S_out: outer mask steps (RMSprop)")
+        ("edit-lr", po::value<double>()->default_value(1e-3), "inner edit step size eta")
+        ("mask-lr", po::value<double>()->default_value(0.1), "outer RMSprop lr on the mask logits")
+        ("lambda", po::value<double>()->default_value(1.0), "sparsity weight on mean(mask)")
+        ("temperature", po::value<double>()->default_value(5.0), "temperature T of the soft targets and the KL")
+        ("cutmix-min", po::value<int>()->default_value(2), "smallest CutMix rectangle side, in patches")
+        ("cutmix-max", po::value<int>()->default_value(4), "largest CutMix rectangle side, in patches")
+        ("hyper-depth", po::value<int>()->default_value(3), "hypernetwork transformer blocks")
+        ("hyper-heads", po::value<int>()->default_value(0), "hypernetwork attention heads (0: 6 when it divides the width, else a divisor)")
+        ("hyper-mlp", po::value<int>()->default_value(0), "hypernetwork MLP width (0: the model's width)")
+        ("lr", po::value<double>()->default_value(1e-4), "hypernetwork RMSprop peak lr (cosine schedule to 0)")
+        ("distill-steps", po::value<int>()->default_value(3), "hypernetwork steps per batch")
+        ("edit-blocks", po::value<std::string>(), "edit sites' blocks, e.g. 2,3,4 (default: the model's default edit blocks)")
+        ("seed", po::value<uint64_t>()->default_value(0), "seed of sampling, CutMix, mask initialization and the hypernetwork's initialization")
+        ("checkpoint", po::value<std::string>(), "training checkpoint (default: OUT with .ckpt.safetensors)")
+        ("checkpoint-every", po::value<int64_t>()->default_value(100), "write the checkpoint every N iterations (0: only when stopped early)")
+        ("resume", "continue from the checkpoint (same options required); the result equals an uninterrupted run")
+        ("max-iterations", po::value<int64_t>()->default_value(0), "stop after this many iterations in total (0: all); the schedule still spans --iterations")
+        ("backend-config", po::value<std::string>()->default_value(""), "backend configuration string (key=value,...)");
+    add_backend_option(desc);
+    add_plugin_options(desc);
+    add_model_overrides(desc);
+    po::variables_map vm;
+    if (!parse("meta-train", "--model M [--data fmnist:train] [--out H.safetensors] [options]", desc, args, vm)) return 0;
+
+    const std::string model_path = vm["model"].as<std::string>();
+    const std::string out = vm.count("out") ? vm["out"].as<std::string>() : strip_ext(model_path) + ".hypernet.safetensors";
+    const std::string ckpt_path = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : strip_ext(out) + ".ckpt.safetensors";
+    MetaTrainOptions opt;
+    opt.iterations = vm["iterations"].as<int64_t>();
+    opt.batch = vm["batch"].as<int>();
+    opt.oracle.inner_steps = vm["inner-steps"].as<int>();
+    opt.oracle.outer_steps = vm["outer-steps"].as<int>();
+    opt.oracle.edit_lr = static_cast<float>(vm["edit-lr"].as<double>());
+    opt.oracle.mask_lr = static_cast<float>(vm["mask-lr"].as<double>());
+    opt.oracle.lambda = static_cast<float>(vm["lambda"].as<double>());
+    opt.oracle.temperature = static_cast<float>(vm["temperature"].as<double>());
+    opt.cutmix_min = vm["cutmix-min"].as<int>();
+    opt.cutmix_max = vm["cutmix-max"].as<int>();
+    opt.distill_steps = vm["distill-steps"].as<int>();
+    opt.lr = vm["lr"].as<double>();
+    opt.seed = vm["seed"].as<uint64_t>();
+    const int64_t every = vm["checkpoint-every"].as<int64_t>(), max_it = vm["max-iterations"].as<int64_t>();
+    if (opt.iterations < 1 || opt.batch < 1 || opt.distill_steps < 1) throw UsageError("--iterations, --batch and --distill-steps must be positive");
+    if (opt.oracle.inner_steps < 0 || opt.oracle.outer_steps < 1) throw UsageError("--inner-steps must be >= 0 and --outer-steps >= 1");
+    if (!(opt.oracle.temperature > 0) || !(opt.lr > 0) || !(opt.oracle.mask_lr > 0) || opt.oracle.edit_lr < 0 || opt.oracle.lambda < 0)
+        throw UsageError("--temperature, --lr and --mask-lr must be positive; --edit-lr and --lambda non-negative");
+    if (opt.cutmix_min < 1 || opt.cutmix_max < opt.cutmix_min) throw UsageError("need 1 <= --cutmix-min <= --cutmix-max");
+    if (every < 0 || max_it < 0) throw UsageError("--checkpoint-every and --max-iterations must be non-negative");
+    {
+        std::error_code ec;
+        const auto dir = std::filesystem::path(out).parent_path();
+        if (!dir.empty() && !std::filesystem::is_directory(dir) && !std::filesystem::create_directories(dir, ec))
+            throw Error("--out: cannot create the folder " + dir.string());
+    }
+
+    // ---- the model, its sites, the data it may use ----
+    const ModelFile model = load_model(model_path, model_overrides(vm));
+    const VitConfig& cfg = model.config;
+    const std::string model_hash = tensors_hash(model.tensors);
+    const std::vector<int> blocks = vm.count("edit-blocks") ? parse_blocks(vm["edit-blocks"].as<std::string>()) : default_edit_blocks(cfg.depth);
+    const std::vector<EditSite> sites = ffn_sites(cfg, blocks);
+    std::vector<HypernetSite> hsites;
+    for (const auto& s : sites) hsites.push_back({s.name, s.units});
+
+    const DataSpec spec = parse_data_spec(vm["data"].as<std::string>());
+    std::cerr << "loading " << spec.text << " ...\n";
+    const Dataset data = load_dataset(spec);
+    std::vector<size_t> pool;
+    std::string held_note = "the model records no held-out subpopulations";
+    {
+        std::vector<bool> held(data.size(), false);
+        if (auto it = model.metadata.find("vitedit.holdout"); it != model.metadata.end()) {
+            std::string how;
+            held = Holdout::from_json(it->second).membership(data, &how);
+            size_t n = 0;
+            for (bool h : held) n += h;
+            held_note = std::to_string(n) + " held-out images skipped (membership by " + how + ")";
+        }
+        for (size_t i = 0; i < data.size(); ++i)
+            if (!held[i]) {
+                if (data.labels[i] >= cfg.num_classes)
+                    throw Error(data.spec + ": label " + std::to_string(data.labels[i]) + " is beyond the model's classes");
+                pool.push_back(i);
+            }
+    }
+
+    json hyper = {{"model_hash", model_hash}, {"data", spec.text}, {"pool", pool.size()},
+                  {"iterations", opt.iterations}, {"batch", opt.batch},
+                  {"inner_steps", opt.oracle.inner_steps}, {"outer_steps", opt.oracle.outer_steps},
+                  {"edit_lr", opt.oracle.edit_lr}, {"mask_lr", opt.oracle.mask_lr},
+                  {"lambda", opt.oracle.lambda}, {"temperature", opt.oracle.temperature},
+                  {"cutmix_min", opt.cutmix_min}, {"cutmix_max", opt.cutmix_max},
+                  {"hyper_depth", vm["hyper-depth"].as<int>()}, {"hyper_heads", vm["hyper-heads"].as<int>()},
+                  {"hyper_mlp", vm["hyper-mlp"].as<int>()}, {"lr", opt.lr}, {"distill_steps", opt.distill_steps},
+                  {"edit_blocks", blocks}, {"seed", opt.seed},
+                  {"mask_optimizer", "rmsprop(alpha 0.99, eps 1e-8), m = sigmoid(10 u), labels sigmoid(3 u)"},
+                  {"hyper_optimizer", "rmsprop(alpha 0.99, eps 1e-8), cosine to 0"}};
+
+    // ---- the hypernetwork: fresh or resumed ----
+    auto backend = registry(vm).create_backend(vm["backend"].as<std::string>(), vm["backend-config"].as<std::string>());
+    Vit vit(backend, cfg, model.tensors);
+    HypernetConfig hcfg;
+    hcfg.dim = cfg.dim;
+    hcfg.depth = vm["hyper-depth"].as<int>();
+    hcfg.heads = vm["hyper-heads"].as<int>();
+    hcfg.mlp = vm["hyper-mlp"].as<int>();
+    hcfg.sites = hsites;
+    std::unique_ptr<Hypernet> net;
+    int64_t it = 0;
+    json history = json::array();
+    double prior_seconds = 0;
+    if (vm.count("resume")) {
+        if (!std::filesystem::exists(ckpt_path)) throw Error("--resume: no checkpoint at " + ckpt_path);
+        Hypernet::File f = Hypernet::read(ckpt_path);
+        auto m = f.metadata.find("vitedit.meta_checkpoint");
+        if (m == f.metadata.end()) throw Error(ckpt_path + ": not a meta-training checkpoint (no vitedit.meta_checkpoint metadata)");
+        Hypernet::check_compatible(f, ckpt_path, model_hash, hsites);
+        json state;
+        try {
+            state = json::parse(m->second);
+            it = state.at("iteration").get<int64_t>();
+            history = state.value("history", json::array());
+            prior_seconds = state.value("seconds", 0.0);
+        } catch (const json::exception& e) {
+            throw Error(ckpt_path + ": malformed checkpoint state (" + e.what() + ")");
+        }
+        const json was = state.value("hyper", json::object());
+        if (was != hyper) {
+            std::string diff;
+            for (auto h = hyper.begin(); h != hyper.end(); ++h)
+                if (!was.contains(h.key()) || was[h.key()] != h.value())
+                    diff += " " + h.key() + " (checkpoint " + (was.contains(h.key()) ? was[h.key()].dump() : "unset") + ", now " +
+                            h.value().dump() + ")";
+            throw Error("--resume: " + ckpt_path + " was made with other options:" + diff);
+        }
+        net = std::make_unique<Hypernet>(backend, f.config, f.params);
+        net->set_optimizer_state(f.optimizer);
+        std::cerr << "resuming from " << ckpt_path << " at iteration " << it << "\n";
+    } else {
+        net = std::make_unique<Hypernet>(backend, hcfg, opt.seed);
+    }
+
+    MetaTrainer trainer(vit, sites, *net, opt, [&](size_t k) { return to_model_input(data.images[k], cfg); }, pool);
+    const int64_t stop = max_it > 0 ? std::min(max_it, opt.iterations) : opt.iterations;
+    {
+        const HypernetConfig& c = net->config();
+        std::cerr << "model: " << cfg.summary() << "; backend " << backend->name() << "\n"
+                  << "sites: fc1/fc2 of blocks";
+        for (int b : blocks) std::cerr << " " << b;
+        std::cerr << " (" << trainer.masker().units_per_sample() << " neurons); data: " << pool.size() << " images of " << spec.text
+                  << ", " << held_note << "\n"
+                  << "hypernetwork: " << c.depth << " blocks, width " << c.dim << ", " << c.heads << " heads, MLP " << c.mlp << ", "
+                  << net->num_parameters() << " parameters\n"
+                  << "meta-training: " << opt.iterations << " iterations of " << opt.batch << " pseudo-failures, " << opt.oracle.outer_steps
+                  << " outer x (" << opt.oracle.inner_steps << " inner + 1) passes each, " << opt.distill_steps
+                  << " distillation steps, lr " << opt.lr << " (cosine), seed " << opt.seed << "\n";
+    }
+
+    const HypernetProvenance prov{model_hash, blocks, ""};
+    const int64_t chunk = std::max<int64_t>(1, opt.iterations / 50);
+    Running window_sum, chunk_sum;
+    std::deque<MetaIterationStats> window;
+    const auto t_start = Clock::now();
+    double ckpt_s = 0;
+    auto state_json = [&](int64_t at) {
+        return json{{"format", "vitedit.meta-train-checkpoint/1"},
+                    {"iteration", at},
+                    {"hyper", hyper},
+                    {"history", history},
+                    {"rng", "mt19937_64 seeded by seed_seq(seed_lo, seed_hi, purpose, iteration_lo, iteration_hi, 'meta'); "
+                            "purposes: 1 sampling, 2 CutMix, 3 mask init"},
+                    {"seconds", prior_seconds + std::chrono::duration<double>(Clock::now() - t_start).count()}};
+    };
+    auto save_ckpt = [&](int64_t at) {
+        const auto t0 = Clock::now();
+        net->save(ckpt_path, prov, true, {{"vitedit.meta_checkpoint", state_json(at).dump()}});
+        ckpt_s += std::chrono::duration<double>(Clock::now() - t0).count();
+    };
+
+    g_interrupted = false;
+    auto old_handler = std::signal(SIGINT, on_meta_sigint);
+    Progress bar("meta-train", stop, it, opt.batch);
+    const int64_t first = it;
+    MetaIterationStats last;
+    while (it < stop) {
+        last = trainer.step(it);
+        if (!std::isfinite(last.kl_after) || !std::isfinite(last.bce))
+            throw Error("meta-training diverged at iteration " + std::to_string(it) + " (a loss is not finite); try a lower --edit-lr or --lr");
+        ++it;
+        window.push_back(last);
+        if (window.size() > 20) window.pop_front();
+        Running w;
+        for (const auto& s : window) w.add(s);
+        chunk_sum.add(last);
+        if (it % chunk == 0 || it == opt.iterations) {
+            history.push_back(chunk_sum.to_json(it));
+            chunk_sum = Running();
+        }
+        const double n = static_cast<double>(w.n);
+        bar.update(it, {{"KL", w.kl_after / n}, {"KL0", w.kl_before / n}, {"BCE", w.bce / n}, {"mask", w.mask / n}});
+        if (every > 0 && it % every == 0 && it < stop) save_ckpt(it);
+        if (g_interrupted) break;
+    }
+    bar.finish();
+    std::signal(SIGINT, old_handler);
+    const double seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+    const bool complete = it >= opt.iterations;
+    if (!complete) {
+        save_ckpt(it);
+        std::cerr << "checkpoint: " << ckpt_path << " (iteration " << it << " of " << opt.iterations
+                  << "; continue with the same options plus --resume)\n";
+    }
+
+    // ---- where the time went ----
+    const MetaTiming tm = trainer.timing();
+    const int64_t done = it - first;
+    const double other = seconds - tm.prefix_s - tm.inner_s - tm.outer_s - tm.distill_s;
+    auto pct = [&](double s) { return seconds > 0 ? fmt(100.0 * s / seconds, 1) + "%" : std::string("-"); };
+    std::cerr << "time: " << fmt(seconds, 1) << " s for " << done << " iterations ("
+              << fmt(done > 0 ? done / seconds : 0.0, 3) << " it/s, " << fmt(done > 0 ? tm.passes / seconds : 0.0, 1)
+              << " batched passes/s)\n"
+              << "  prefix+targets " << fmt(tm.prefix_s, 1) << " s (" << pct(tm.prefix_s) << "), inner steps " << fmt(tm.inner_s, 1)
+              << " s (" << pct(tm.inner_s) << "), outer grads " << fmt(tm.outer_s, 1) << " s (" << pct(tm.outer_s)
+              << "), distillation " << fmt(tm.distill_s, 1) << " s (" << pct(tm.distill_s) << "), checkpoints+other "
+              << fmt(other, 1) << " s (" << pct(other) << ")\n";
+    if (done > 0 && !complete)
+        std::cerr << "  at this rate all " << opt.iterations << " iterations take about "
+                  << Progress::format_duration(seconds / done * opt.iterations) << "\n";
+    if (g_interrupted) {
+        std::cerr << "interrupted at iteration " << it << "\n";
+        return 130;
+    }
+    if (!complete) return 0;
+
+    json training = {{"tool", "vitedit meta-train"}, {"model", std::filesystem::path(model_path).filename().string()},
+                     {"hyper", hyper}, {"iterations", it}, {"backend", backend->name()},
+                     {"seconds", prior_seconds + seconds}, {"seconds_this_run", seconds},
+                     {"final", {{"kl_before", last.kl_before}, {"kl_after", last.kl_after}, {"bce", last.bce}, {"mean_mask", last.mean_mask}}},
+                     {"history", history}};
+    net->save(out, HypernetProvenance{model_hash, blocks, training.dump()});
+    std::cerr << "hypernetwork: " << out << "\n";
+    if (std::filesystem::exists(ckpt_path)) std::filesystem::remove(ckpt_path);
+    return 0;
+}
+
+}  // namespace vitedit::cli

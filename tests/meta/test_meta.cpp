@@ -1,0 +1,469 @@
+// Meta-training the hypernetwork locator: the oracle-mask outer gradient and one distillation step
+// against LibTorch autograd implementations of the same formulas (written independently here),
+// a short meta-training run (loss goes down, bit-identical for a fixed seed, resumable), the
+// checkpoint round trip, and the `hypernet` locator's refusal of checkpoints made elsewhere.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
+#include "vitedit/hash.hpp"
+#include "vitedit/hypernet.hpp"
+#include "vitedit/meta_train.hpp"
+#include "vitedit/oracle_mask.hpp"
+#include "vitedit/plugin_host.hpp"
+#include "vitedit/registry.hpp"
+#include "vitedit/vit.hpp"
+
+using namespace vitedit;
+
+static std::string g_backend = "onednn";
+static std::shared_ptr<Backend> g_be;
+static Registry* g_reg;
+
+namespace {
+
+VitConfig tiny_config() {
+    VitConfig c;
+    c.in_chans = 1;
+    c.patch = 4;
+    c.grid_h = c.grid_w = 4;
+    c.dim = 32;
+    c.depth = 4;
+    c.heads = 2;
+    c.mlp_hidden = 48;
+    c.num_classes = 5;
+    c.mean = {0.5f};
+    c.std = {0.5f};
+    return c;
+}
+
+std::map<std::string, HostTensor> random_model(const VitConfig& c, int seed) {
+    torch::manual_seed(seed);
+    std::map<std::string, HostTensor> w;
+    for (const auto& [name, shape] : expected_shapes(c)) {
+        torch::Tensor t = torch::randn(shape) * 0.3;
+        if (name.find("norm") != std::string::npos && name.find("weight") != std::string::npos) t = 1.0 + t * 0.3;
+        t = t.contiguous();
+        w[name] = HostTensor{shape, std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel())};
+    }
+    return w;
+}
+
+torch::Tensor to_torch(const HostTensor& h) { return torch::from_blob(const_cast<float*>(h.data.data()), h.shape).clone(); }
+torch::Tensor to_torch(const std::vector<float>& v, std::vector<int64_t> shape) {
+    return torch::from_blob(const_cast<float*>(v.data()), shape).clone();
+}
+std::vector<float> to_vec(const torch::Tensor& t) {
+    auto c = t.detach().contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+// Relative max difference: max|a - b| / (max|b| + tiny).
+double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    double m = 0, s = 1e-12;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(double(a[i]) - b[i])), s = std::max(s, std::abs(double(b[i])));
+    return m / s;
+}
+
+// A pre-LN block in LibTorch (independent of the engine).
+torch::Tensor torch_block(torch::Tensor h, std::map<std::string, torch::Tensor>& w, const std::string& p, int heads, double eps) {
+    const int64_t N = h.size(0), T = h.size(1), D = h.size(2), hd = D / heads;
+    auto y = torch::layer_norm(h, {D}, w[p + "norm1.weight"], w[p + "norm1.bias"], eps);
+    auto qkv = torch::linear(y, w[p + "attn.qkv.weight"], w[p + "attn.qkv.bias"]).reshape({N, T, 3, heads, hd}).permute({2, 0, 3, 1, 4});
+    auto att = torch::softmax(torch::matmul(qkv[0], qkv[1].transpose(-2, -1)) / std::sqrt(double(hd)), -1);
+    h = h + torch::linear(torch::matmul(att, qkv[2]).transpose(1, 2).reshape({N, T, D}), w[p + "attn.proj.weight"], w[p + "attn.proj.bias"]);
+    y = torch::layer_norm(h, {D}, w[p + "norm2.weight"], w[p + "norm2.bias"], eps);
+    return h + torch::linear(torch::gelu(torch::linear(y, w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"])), w[p + "mlp.fc2.weight"],
+                             w[p + "mlp.fc2.bias"]);
+}
+
+torch::Tensor torch_vit(const VitConfig& c, std::map<std::string, torch::Tensor>& w, const torch::Tensor& x) {
+    namespace F = torch::nn::functional;
+    const int64_t N = x.size(0), D = c.dim;
+    auto h = F::conv2d(x, w["patch_embed.proj.weight"], F::Conv2dFuncOptions().bias(w["patch_embed.proj.bias"]).stride(c.patch));
+    h = torch::cat({w["cls_token"].expand({N, 1, D}), h.flatten(2).transpose(1, 2)}, 1) + w["pos_embed"];
+    for (int b = 0; b < c.depth; ++b) h = torch_block(h, w, "blocks." + std::to_string(b) + ".", c.heads, c.ln_eps);
+    auto f = torch::layer_norm(h.select(1, 0), {D}, w["norm.weight"], w["norm.bias"], c.ln_eps);
+    return torch::linear(f, w["head.weight"], w["head.bias"]);
+}
+
+// T^2 KL(p || softmax(logits / T)), summed over the batch.
+torch::Tensor torch_kl(const torch::Tensor& logits, const torch::Tensor& p, double T) {
+    return T * T * (p * (p.log() - torch::log_softmax(logits / T, -1))).sum();
+}
+
+struct Model {
+    VitConfig cfg = tiny_config();
+    std::map<std::string, HostTensor> weights;
+    explicit Model(int seed = 11) : weights(random_model(cfg, seed)) {}
+};
+
+std::vector<float> random_images(int64_t n, int seed) {
+    torch::manual_seed(seed);
+    return to_vec(torch::randn({n, 1, 16, 16}));
+}
+
+std::string tmp_path(const std::string& tag) {
+    return "/tmp/vitedit_meta_test_" + tag + "_" + std::to_string(::getpid()) + ".safetensors";
+}
+
+}  // namespace
+
+TEST_CASE("oracle-mask outer gradient equals LibTorch autograd of the same procedure", "[meta][oracle]") {
+    Model m;
+    Vit vit(g_be, m.cfg, m.weights);
+    const std::vector<int> blocks = {1, 2};
+    const auto sites = ffn_sites(m.cfg, blocks);
+    OracleOptions o;
+    o.inner_steps = 3;
+    o.edit_lr = 0.05f;  // large enough that delta matters at this scale
+    o.lambda = 0.7f;
+    o.temperature = 2.0f;
+    OracleMasker masker(vit, sites, o);
+    REQUIRE(masker.lowest_block() == 1);
+    const int64_t B = 3, U = masker.units_per_sample(), K = m.cfg.num_classes;
+    REQUIRE(U == 4 * m.cfg.mlp_hidden);
+
+    const std::vector<float> images = random_images(B, 3);
+    torch::manual_seed(4);
+    const torch::Tensor target = torch::softmax(torch::randn({B, K}) * 2, -1);
+    const torch::Tensor u0 = torch::rand({B, U}) * 2 - 1;
+    const std::vector<float> u = to_vec(u0);
+    const Tensor tokens = vit.forward_prefix(vit.upload_images(images, B), masker.lowest_block());
+    const Tensor targets = g_be->from_host({B, K}, to_vec(target));
+    std::vector<float> grad;
+    const std::vector<float> kl = masker.outer_gradient(tokens, targets, u, grad);
+    REQUIRE(kl.size() == static_cast<size_t>(B));
+
+    // Reference: per sample, inner steps with autograd gradients w.r.t. the effective weights,
+    // delta detached; then KL + lambda * mean(m) at W + delta * m backpropagated to u.
+    std::map<std::string, torch::Tensor> base;
+    for (const auto& [n, h] : m.weights) base[n] = to_torch(h);
+    const torch::Tensor x = to_torch(images, {B, 1, 16, 16});
+    std::vector<float> ref_grad, ref_kl;
+    for (int64_t i = 0; i < B; ++i) {
+        torch::Tensor ui = u0[i].clone().set_requires_grad(true);
+        torch::Tensor mi = torch::sigmoid(10 * ui);
+        std::vector<torch::Tensor> masks, deltas;
+        int64_t off = 0;
+        for (const auto& s : sites) {
+            auto ms = mi.narrow(0, off, s.units);
+            masks.push_back(s.unit == VE_UNIT_ROW ? ms.unsqueeze(1) : ms.unsqueeze(0));
+            deltas.push_back(torch::zeros(base[s.name].sizes()));
+            off += s.units;
+        }
+        auto eval = [&](bool through_mask) {
+            std::map<std::string, torch::Tensor> w = base;
+            std::vector<torch::Tensor> eff;
+            for (size_t s = 0; s < sites.size(); ++s) {
+                torch::Tensor e = through_mask ? base[sites[s].name] + deltas[s] * masks[s]
+                                               : (base[sites[s].name] + deltas[s] * masks[s].detach()).detach().set_requires_grad(true);
+                w[sites[s].name] = e;
+                eff.push_back(e);
+            }
+            return std::make_pair(torch_kl(torch_vit(m.cfg, w, x.narrow(0, i, 1)), target.narrow(0, i, 1), o.temperature), eff);
+        };
+        for (int j = 0; j < o.inner_steps; ++j) {
+            auto [loss, eff] = eval(false);
+            auto g = torch::autograd::grad({loss}, eff);
+            for (size_t s = 0; s < sites.size(); ++s) deltas[s] = (deltas[s] - o.edit_lr * g[s]).detach();
+        }
+        auto [loss, eff] = eval(true);
+        (loss + o.lambda * mi.mean()).backward();
+        for (float v : to_vec(ui.grad())) ref_grad.push_back(v);
+        ref_kl.push_back(loss.item<float>());
+    }
+    CHECK(rel_diff(kl, ref_kl) < 1e-4);
+    const double d = rel_diff(grad, ref_grad);
+    INFO("relative max difference of the outer gradient: " << d);
+    CHECK(d < 2e-3);
+    // The sparsity term alone would push every logit down; the KL term must matter somewhere.
+    double norm = 0;
+    for (float v : ref_grad) norm += std::abs(v);
+    CHECK(norm > 0);
+
+    // optimize() takes RMSprop steps on exactly this gradient (first step: -lr * sign-like).
+    std::vector<float> u1 = u;
+    OracleOptions o1 = o;
+    o1.outer_steps = 1;
+    OracleMasker one(vit, sites, o1);
+    one.optimize(tokens, targets, u1);
+    for (size_t k = 0; k < u1.size(); k += 37) {
+        const float g = grad[k];
+        const float expect = u[k] - o.mask_lr * g / (std::sqrt(0.01f * g * g) + 1e-8f);
+        CHECK(std::abs(u1[k] - expect) <= 1e-3f * std::max(1.0f, std::abs(expect)));
+    }
+}
+
+namespace {
+
+HypernetConfig tiny_hyper(int dim = 32) {
+    HypernetConfig h;
+    h.dim = dim;
+    h.depth = 2;
+    h.mlp = 24;
+    h.sites = {{"blocks.1.mlp.fc1.weight", 10}, {"blocks.1.mlp.fc2.weight", 7}};
+    return h;
+}
+
+// The hypernetwork in LibTorch: queries + feature token, blocks, per-site heads, clamped scores.
+std::vector<torch::Tensor> torch_hyper(const HypernetConfig& c, std::map<std::string, torch::Tensor>& w, const torch::Tensor& f) {
+    const int64_t N = f.size(0), S = static_cast<int64_t>(c.sites.size()), D = c.dim;
+    auto h = torch::cat({w["queries"].unsqueeze(0).expand({N, S, D}), f.unsqueeze(1)}, 1);
+    for (int k = 0; k < c.depth; ++k) h = torch_block(h, w, "blocks." + std::to_string(k) + ".", c.heads, c.ln_eps);
+    std::vector<torch::Tensor> out;
+    for (int64_t s = 0; s < S; ++s) {
+        auto z = torch::linear(h.select(1, s), w["heads." + std::to_string(s) + ".weight"], w["heads." + std::to_string(s) + ".bias"]);
+        out.push_back(torch::clamp(torch::sigmoid(3 * z), 1e-7, 1 - 1e-7));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("one distillation step equals LibTorch autograd + torch::optim::RMSprop", "[meta][hypernet]") {
+    const HypernetConfig cfg = tiny_hyper().resolved();
+    CHECK(cfg.heads == 4);  // 32 is not divisible by 6: the largest divisor below 6 with heads >= 8 wide
+    CHECK(HypernetConfig::default_heads(96) == 6);
+    Hypernet net(g_be, cfg, 5);
+    const auto before = net.params();
+    const int64_t N = 3;
+    torch::manual_seed(8);
+    const torch::Tensor feat = torch::randn({N, cfg.dim});
+    std::vector<std::vector<float>> labels;
+    std::vector<torch::Tensor> tlabels;
+    for (const auto& s : cfg.sites) {
+        tlabels.push_back(torch::sigmoid(3 * (torch::rand({N, s.units}) * 2 - 1)));
+        labels.push_back(to_vec(tlabels.back()));
+    }
+    const float lr = 1e-3f;
+    const double loss = net.train_step(to_vec(feat), N, labels, lr);
+    const auto grads = net.last_grads();
+    const auto after = net.params();
+
+    std::map<std::string, torch::Tensor> w;
+    std::vector<torch::Tensor> params;
+    std::vector<std::string> names;
+    for (const auto& [n, h] : before) {
+        w[n] = to_torch(h).set_requires_grad(true);
+        params.push_back(w[n]);
+        names.push_back(n);
+    }
+    auto scores = torch_hyper(cfg, w, feat);
+    torch::Tensor sum = torch::zeros({});
+    int64_t count = 0;
+    for (size_t s = 0; s < scores.size(); ++s) {
+        sum = sum + torch::binary_cross_entropy(scores[s], tlabels[s], {}, torch::Reduction::Sum);
+        count += scores[s].numel();
+    }
+    torch::Tensor ref_loss = sum / count;
+    torch::optim::RMSprop opt(params, torch::optim::RMSpropOptions(lr).alpha(0.99).eps(1e-8));
+    opt.zero_grad();
+    ref_loss.backward();
+    CHECK(std::abs(loss - ref_loss.item<double>()) < 1e-5);
+    for (size_t k = 0; k < names.size(); ++k) {
+        INFO(names[k]);
+        CHECK(rel_diff(grads.at(names[k]).data, to_vec(params[k].grad())) < 1e-3);
+    }
+    opt.step();
+    for (size_t k = 0; k < names.size(); ++k) {
+        INFO(names[k]);
+        // RMSprop's first step is lr * g / |g| * 10: compare absolutely against the step size.
+        const auto a = after.at(names[k]).data, b = to_vec(params[k]);
+        double m = 0;
+        for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(double(a[i]) - b[i]));
+        CHECK(m < 1e-3 * lr * 10 + 1e-7);
+    }
+    // forward() gives the same scores as the reference.
+    const auto fwd = net.forward(to_vec(feat), N);
+    auto ref_after = torch_hyper(cfg, w, feat);
+    for (size_t s = 0; s < fwd.size(); ++s) CHECK(rel_diff(fwd[s], to_vec(ref_after[s])) < 1e-4);
+}
+
+TEST_CASE("hypernetwork checkpoints round-trip and say what they were made for", "[meta][hypernet]") {
+    const HypernetConfig cfg = tiny_hyper();
+    Hypernet net(g_be, cfg, 1);
+    const std::string path = tmp_path("roundtrip");
+    net.save(path, {"abc123", {1}, R"({"iterations":7})"});
+    Hypernet::File f = Hypernet::read(path);
+    std::remove(path.c_str());
+    CHECK(f.provenance.model_hash == "abc123");
+    CHECK(f.provenance.edit_blocks == std::vector<int>{1});
+    CHECK(f.provenance.training == R"({"iterations":7})");
+    CHECK(f.config.sites == cfg.sites);
+    CHECK(f.config.heads == 4);
+    CHECK(f.config.depth == 2);
+    CHECK(f.optimizer.empty());
+    Hypernet back(g_be, f.config, f.params);
+    torch::manual_seed(2);
+    const auto feat = to_vec(torch::randn({2, cfg.dim}));
+    CHECK(back.forward(feat, 2) == net.forward(feat, 2));
+    CHECK_NOTHROW(Hypernet::check_compatible(f, path, "abc123", cfg.sites));
+    REQUIRE_THROWS_WITH(Hypernet::check_compatible(f, path, "def456", cfg.sites), Catch::Contains("another model"));
+    auto other = cfg.sites;
+    other[1].units = 8;
+    REQUIRE_THROWS_WITH(Hypernet::check_compatible(f, path, "abc123", other), Catch::Contains("other edit sites"));
+    REQUIRE_THROWS_WITH(Hypernet::read("/nonexistent/h.safetensors"), Catch::Contains("/nonexistent/h.safetensors"));
+}
+
+TEST_CASE("CutMix pastes whole patches", "[meta]") {
+    std::vector<float> a(2 * 8 * 8, 0.0f), b(2 * 8 * 8, 1.0f);
+    cutmix_paste(a.data(), b.data(), 2, 8, 8, 2, PatchRect{1, 2, 2, 1});  // rows 2..5, columns 4..5
+    for (int c = 0; c < 2; ++c)
+        for (int y = 0; y < 8; ++y)
+            for (int x = 0; x < 8; ++x) CHECK(a[(c * 8 + y) * 8 + x] == ((y >= 2 && y < 6 && x >= 4 && x < 6) ? 1.0f : 0.0f));
+}
+
+namespace {
+
+struct Run {
+    std::map<std::string, HostTensor> params;
+    double probe_before = 0, probe_after = 0;
+    std::vector<double> bce;
+};
+
+// A short meta-training run on the tiny model; `split` > 0 checkpoints there and resumes in a
+// fresh hypernetwork.
+Run meta_run(int64_t iterations, int64_t split = 0) {
+    Model m;
+    Vit vit(g_be, m.cfg, m.weights);
+    const auto sites = ffn_sites(m.cfg, {1, 2});
+    HypernetConfig hc;
+    hc.dim = m.cfg.dim;
+    hc.depth = 2;
+    for (const auto& s : sites) hc.sites.push_back({s.name, s.units});
+    MetaTrainOptions opt;
+    opt.batch = 4;
+    opt.oracle.inner_steps = 2;
+    opt.oracle.outer_steps = 3;
+    opt.oracle.edit_lr = 0.02f;
+    opt.cutmix_min = 1;
+    opt.cutmix_max = 2;
+    opt.distill_steps = 3;
+    opt.lr = 2e-3;
+    opt.iterations = iterations;
+    opt.seed = 42;
+    const std::vector<float> pool_images = random_images(40, 9);
+    const size_t per = 16 * 16;
+    auto image = [&](size_t k) { return std::vector<float>(pool_images.begin() + k * per, pool_images.begin() + (k + 1) * per); };
+    std::vector<size_t> pool;
+    for (size_t k = 0; k < 40; ++k)
+        if (k % 5 != 3) pool.push_back(k);  // "held-out" images never drawn
+
+    auto net = std::make_unique<Hypernet>(g_be, hc, opt.seed);
+    auto trainer = std::make_unique<MetaTrainer>(vit, sites, *net, opt, image, pool);
+    // A probe: iteration 0's pseudo-failures with their oracle labels.
+    const MetaBatch probe = trainer->draw(0);
+    for (size_t k : probe.images) REQUIRE(k % 5 != 3);
+    MetaTrainer::Prepared prep = trainer->prepare(probe);
+    std::vector<float> u = probe.u0;
+    OracleMasker(vit, sites, opt.oracle).optimize(prep.tokens, prep.targets, u);
+    const auto labels = trainer->label_masks(u, opt.batch);
+    Run r;
+    r.probe_before = net->bce(net->forward(prep.features, opt.batch), labels);
+    for (int64_t it = 0; it < iterations; ++it) {
+        if (split > 0 && it == split) {
+            const std::string path = tmp_path("resume");
+            net->save(path, {"x", {1, 2}, ""}, true);
+            Hypernet::File f = Hypernet::read(path);
+            std::remove(path.c_str());
+            net = std::make_unique<Hypernet>(g_be, f.config, f.params);
+            net->set_optimizer_state(f.optimizer);
+            trainer = std::make_unique<MetaTrainer>(vit, sites, *net, opt, image, pool);
+        }
+        r.bce.push_back(trainer->step(it).bce);
+    }
+    r.probe_after = net->bce(net->forward(prep.features, opt.batch), labels);
+    r.params = net->params();
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("a short meta-training run lowers the distillation loss, is deterministic and resumable", "[meta][train]") {
+    const Run a = meta_run(16);
+    INFO("probe BCE " << a.probe_before << " -> " << a.probe_after << "; batch BCE " << a.bce.front() << " -> " << a.bce.back());
+    CHECK(a.probe_after < a.probe_before - 0.01);
+    const Run b = meta_run(16);
+    const Run c = meta_run(16, 7);
+    for (const auto& [name, t] : a.params) {
+        INFO(name);
+        CHECK(std::memcmp(t.data.data(), b.params.at(name).data.data(), t.data.size() * 4) == 0);
+        CHECK(std::memcmp(t.data.data(), c.params.at(name).data.data(), t.data.size() * 4) == 0);
+    }
+    CHECK(a.bce == b.bce);
+    CHECK(a.bce == c.bce);
+}
+
+TEST_CASE("the hypernet locator uses a matching checkpoint and refuses others, saying why", "[meta][locator]") {
+    Model m, other(12);
+    Vit vit(g_be, m.cfg, m.weights);
+    const auto sites = ffn_sites(m.cfg, {1, 2});
+    HypernetConfig hc;
+    hc.dim = m.cfg.dim;
+    hc.depth = 1;
+    for (const auto& s : sites) hc.sites.push_back({s.name, s.units});
+    Hypernet net(g_be, hc, 3);
+    const std::string good = tmp_path("good"), foreign = tmp_path("foreign"), wrong_sites = tmp_path("sites");
+    const std::string id = tensors_hash(m.weights);
+    net.save(good, {id, {1, 2}, ""});
+    net.save(foreign, {tensors_hash(other.weights), {1, 2}, ""});
+    HypernetConfig hc2 = hc;
+    hc2.sites = {hc.sites[0], hc.sites[1]};
+    Hypernet(g_be, hc2, 3).save(wrong_sites, {id, {1}, ""});
+
+    const std::vector<float> images = random_images(2, 5);
+    auto locate = [&](const std::string& spec, const std::string& model_path = "") {
+        EditSession session(vit, sites, vit.upload_images(images, 2), {1, 3}, 0, id, true, model_path);
+        LocatorInstance loc(*g_reg, parse_plugin_spec(spec, "locator"));
+        return loc.locate(session);
+    };
+    const auto mask = locate("hypernet:checkpoint=" + good + ",sparsity=0.25");
+    size_t kept = 0, total = 0;
+    for (const auto& s : mask)
+        for (float v : s) kept += v > 0, ++total;
+    CHECK(kept == static_cast<size_t>(std::llround(0.25 * total)));
+    // The mask is the top of the averaged scores.
+    {
+        EditSession session(vit, sites, vit.upload_images(images, 2), {1, 3}, 0, id, true);
+        const auto sc = net.forward(session.original_features(), 2);
+        std::vector<std::vector<float>> avg(sc.size());
+        for (size_t s = 0; s < sc.size(); ++s) {
+            const size_t H = sc[s].size() / 2;
+            avg[s].resize(H);
+            for (size_t h = 0; h < H; ++h) avg[s][h] = sc[s][h] / 2 + sc[s][H + h] / 2;
+        }
+        CHECK(binarize_top_fraction(avg, 0.25) == mask);
+    }
+    REQUIRE_THROWS_WITH(locate("hypernet:checkpoint=" + foreign), Catch::Contains("another model"));
+    REQUIRE_THROWS_WITH(locate("hypernet:checkpoint=" + wrong_sites), Catch::Contains("other edit sites"));
+    // Default path: beside the model file; missing -> how to make one.
+    const std::string model_path = "/tmp/vitedit_meta_test_nomodel_" + std::to_string(::getpid()) + ".safetensors";
+    REQUIRE_THROWS_WITH(locate("hypernet", model_path), Catch::Contains("vitedit meta-train") && Catch::Contains(".hypernet.safetensors"));
+    const std::string beside = "/tmp/vitedit_meta_test_nomodel_" + std::to_string(::getpid()) + ".hypernet.safetensors";
+    std::rename(good.c_str(), beside.c_str());
+    CHECK(locate("hypernet:sparsity=0.25", model_path) == mask);
+    for (const auto& p : {beside, foreign, wrong_sites}) std::remove(p.c_str());
+}
+
+int main(int argc, char** argv) {
+    std::vector<char*> rest;
+    for (int i = 0; i < argc; ++i) {
+        if (std::string(argv[i]) == "--backend" && i + 1 < argc) g_backend = argv[++i];
+        else rest.push_back(argv[i]);
+    }
+    Registry reg;
+    reg.scan({VITEDIT_PLUGIN_DIR});
+    g_reg = &reg;
+    g_be = reg.create_backend(g_backend);
+    torch::set_num_threads(2);
+    int rc = Catch::Session().run(static_cast<int>(rest.size()), rest.data());
+    g_be.reset();
+    return rc;
+}
