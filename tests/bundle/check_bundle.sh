@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The bundled model's accuracy, recomputed through the engine: >= 0.85 on the full Fashion-MNIST
+# test set and >= 0.90 without its held-out subpopulations; and the bundled benchmark's
+# invariants: every failure image misclassified, every locality image classified correctly.
+# usage: check_bundle.sh VITEDIT SOURCE_DIR
+set -euo pipefail
+vitedit=$1 src=$2
+model=$src/samples/models/vit-fmnist.safetensors
+bench=$src/samples/bench
+[ -f "$model" ] || { echo "SKIPPED: $model is not there"; exit 77; }
+[ -d /usr/share/datasets/fashion-mnist ] || [ -n "${VITEDIT_FMNIST_DIR:-}" ] || { echo "SKIPPED: no Fashion-MNIST (apt install dataset-fashion-mnist)"; exit 77; }
+json=$("$vitedit" eval --model "$model" --data fmnist:test --json | tail -n 1)
+python3 - "$json" <<'PY'
+import json, sys
+j = json.loads(sys.argv[1])
+full, clean = j["accuracy"], j["accuracy_without_holdout"]
+print(f"full test set: {full:.4f} (n={j['n']}), without held-out subpopulations: {clean:.4f}, held-out: {j['accuracy_holdout']:.4f}")
+assert full >= 0.85, f"accuracy {full} < 0.85"
+assert clean >= 0.90, f"accuracy without held-out {clean} < 0.90"
+PY
+if [ -d "$bench" ]; then
+  out=$(mktemp)
+  trap 'rm -f "$out"' EXIT
+  for d in "$bench"/groups/*/ "$bench"/locality/*/; do
+    args=(); for f in "$d"*.png; do args+=(--image "$f"); done
+    "$vitedit" predict --model "$model" "${args[@]}" --json >> "$out"
+  done
+  python3 - "$out" <<'PY'
+import json, os, sys
+wrong = right = 0
+bad = []
+for line in open(sys.argv[1]):
+    j = json.loads(line)
+    folder = os.path.basename(os.path.dirname(j["image"]))
+    label = int(folder.split("_")[0])
+    if "/groups/" in j["image"]:
+        if j["label"] == label: bad.append("failure image classified correctly: " + j["image"])
+        else: wrong += 1
+    else:
+        if j["label"] == label: right += 1
+        else: bad.append("locality image misclassified: " + j["image"])
+print(f"benchmark: {wrong} failure images misclassified, {right} locality images correct, {len(bad)} violations")
+for b in bad[:10]: print(b)
+assert not bad
+PY
+fi
