@@ -2,6 +2,8 @@
 #include "chain.hpp"
 
 #include <fstream>
+
+#include <boost/filesystem.hpp>
 #include <sstream>
 
 namespace vitedit::cli {
@@ -67,23 +69,34 @@ std::vector<int> parse_blocks(const std::string& text) {
     return blocks;
 }
 
+std::string default_locator(const std::string& model_path) {
+    std::string hyper = model_path;
+    const std::string ext = ".safetensors";
+    if (hyper.size() > ext.size() && hyper.compare(hyper.size() - ext.size(), ext.size(), ext) == 0)
+        hyper = hyper.substr(0, hyper.size() - ext.size());
+    hyper += ".hypernet.safetensors";
+    boost::system::error_code ec;
+    const bool have = boost::filesystem::exists(hyper, ec);
+    return std::string(have ? "hypernet" : "saliency") + ":sparsity=" + kDefaultSparsity;
+}
+
 void add_chain_options(po::options_description& desc) {
     desc.add_options()
-        ("locator", po::value<std::string>(), (std::string("where to edit: NAME[:key=val,...] (default ") + kDefaultLocator +
-                                               "); every locator takes sparsity (fraction of site neurons kept) and seed").c_str())
+        ("locator", po::value<std::string>(), (std::string("where to edit: NAME[:key=val,...] (default: hypernet where MODEL.hypernet.safetensors exists, "
+                                                           "else saliency; sparsity ") + kDefaultSparsity + "); every locator takes sparsity (fraction of site neurons kept) and seed").c_str())
         ("editor", po::value<std::string>(), (std::string("how to edit: NAME[:key=val,...] (default ") + kDefaultEditor +
                                               "); editors take lr, steps, stop_loss").c_str())
         ("edit-blocks", po::value<std::string>(), "blocks whose fc1/fc2 are the edit sites, e.g. 7,8,9 (default: 3 blocks from floor(7*depth/12))")
         ("config", po::value<std::string>(), "chain config file (INI: [locator] name=.. key=.., [editor] ..., [sites] blocks=..)");
 }
 
-Chain read_chain(const po::variables_map& vm) {
+Chain read_chain(const po::variables_map& vm, const std::string& model_path) {
     Chain chain;
     if (vm.count("config")) read_ini(vm["config"].as<std::string>(), chain);
     if (vm.count("locator")) chain.locator = parse_plugin_spec(vm["locator"].as<std::string>(), "--locator");
     if (vm.count("editor")) chain.editor = parse_plugin_spec(vm["editor"].as<std::string>(), "--editor");
     if (chain.locator.name.empty()) {
-        PluginSpec d = parse_plugin_spec(kDefaultLocator, "default locator");
+        PluginSpec d = parse_plugin_spec(default_locator(model_path), "default locator");
         for (auto& [k, v] : chain.locator.options) d.options[k] = v;  // [locator] keys without a name
         chain.locator = d;
     }

@@ -9,9 +9,11 @@
 
 namespace vitedit::cli {
 
-// The default chain: where the bundled hypernetwork is not available, saliency.
-constexpr const char* kDefaultLocator = "saliency:sparsity=0.1";
+// The default chain: the meta-learned hypernetwork where the model has one beside it
+// (MODEL.hypernet.safetensors, made by `vitedit meta-train`), else the training-free saliency.
+constexpr const char* kDefaultSparsity = "0.1";
 constexpr const char* kDefaultEditor = "rmsprop";
+std::string default_locator(const std::string& model_path);
 
 struct Chain {
     PluginSpec locator, editor;
@@ -24,7 +26,7 @@ void add_chain_options(po::options_description& desc);
 //   [locator]           [editor]          [sites]
 //   name = saliency     name = rmsprop    blocks = 7,8,9
 //   sparsity = 0.1      lr = 1e-4
-Chain read_chain(const po::variables_map& vm);
+Chain read_chain(const po::variables_map& vm, const std::string& model_path);
 std::vector<int> parse_blocks(const std::string& text);
 
 }  // namespace vitedit::cli

@@ -143,7 +143,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     if (vm.count("locator"))
         for (const auto& l : vm["locator"].as<std::vector<std::string>>()) locators.push_back(parse_plugin_spec(l, "--locator"));
     else
-        locators.push_back(parse_plugin_spec(kDefaultLocator, "default locator"));
+        locators.push_back(parse_plugin_spec(default_locator(vm["model"].as<std::string>()), "default locator"));
     const PluginSpec editor_spec = parse_plugin_spec(vm.count("editor") ? vm["editor"].as<std::string>() : kDefaultEditor, "--editor");
     const std::vector<int> blocks = vm.count("edit-blocks") ? parse_blocks(vm["edit-blocks"].as<std::string>()) : default_edit_blocks(cfg.depth);
     SweepAxis sweep;

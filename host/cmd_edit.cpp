@@ -102,7 +102,7 @@ int cmd_edit(const std::vector<std::string>& args) {
         auto x = to_model_input(load_image(paths[i]), cfg);
         chw.insert(chw.end(), x.begin(), x.end());
     }
-    const Chain chain = read_chain(vm);
+    const Chain chain = read_chain(vm, model_path);
     Registry& reg = registry(vm);
     LocatorInstance locator(reg, chain.locator);
     EditorInstance editor(reg, chain.editor);

@@ -3,6 +3,8 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
+#include <cstddef>
+
 #include "vitedit/registry.hpp"
 
 using namespace vitedit;
@@ -23,8 +25,10 @@ TEST_CASE("incompatible, foreign and broken libraries are refused by name", "[lo
     const auto& abi = record_for(reg, "test-other_abi.so");
     CHECK_FALSE(abi.usable);
     CHECK(abi.state == "incompatible ABI");
-    CHECK_THAT(abi.reason, Catch::Contains("future") && Catch::Contains("ABI " + std::to_string(VITEDIT_ABI_MAJOR + 1)) &&
-                               Catch::Contains("this host speaks ABI " + std::to_string(VITEDIT_ABI_MAJOR)));
+    CHECK_THAT(abi.reason, Catch::Contains("future") && Catch::Contains("test-other_abi.so") &&
+                               Catch::Contains("ABI " + std::to_string(VITEDIT_ABI_MAJOR + 1) + ".0") &&
+                               Catch::Contains("this host speaks ABI " + std::to_string(VITEDIT_ABI_MAJOR) + "." +
+                                               std::to_string(VITEDIT_ABI_MINOR)));
 
     const auto& foreign = record_for(reg, "test-foreign.so");
     CHECK_FALSE(foreign.usable);
@@ -49,6 +53,47 @@ TEST_CASE("incompatible, foreign and broken libraries are refused by name", "[lo
     REQUIRE_THROWS_WITH(reg.create_backend("future"), Catch::Contains("incompatible ABI"));
     REQUIRE_THROWS_WITH(reg.create_backend("nodevice"), Catch::Contains("no accelerator device found"));
     REQUIRE_THROWS_WITH(reg.create_backend("nonexistent"), Catch::Contains("no usable backend named 'nonexistent'"));
+}
+
+// Members shipped in a minor never move (docs/versioning.md): ABI 1.0's ops table ends where
+// 1.1's penalty_grad begins, after struct_size and 29 op pointers.
+static_assert(offsetof(ve_backend_ops, struct_size) == 0, "every table starts with its size");
+static_assert(offsetof(ve_backend_ops, penalty_grad) == sizeof(uint64_t) + 29 * sizeof(void*),
+              "a shipped member of ve_backend_ops moved: that needs an ABI major bump");
+static_assert(sizeof(void*) != 8 || offsetof(ve_plugin_info, entry) == 48, "a shipped member of ve_plugin_info moved");
+
+TEST_CASE("a plugin built against an older minor loads; the member it lacks is unsupported by name", "[loader][abi]") {
+    Registry reg;
+    reg.scan({LOADER_PLUGIN_DIR});
+    const auto& old = record_for(reg, "test-old_minor.so");
+    REQUIRE(old.usable);
+    CHECK(old.state == "ok");
+    CHECK(old.info->abi_major == VITEDIT_ABI_MAJOR);
+    CHECK(old.info->abi_minor == 0);
+
+    auto be = reg.create_backend("oldminor");
+    REQUIRE(be->raw().ops->struct_size == offsetof(ve_backend_ops, penalty_grad));
+    Tensor w = be->empty({2, 3});
+    be->fill(w, 3.0f);  // a 1.0 op works
+    CHECK(w.download() == std::vector<float>(6, 3.0f));
+    // The 1.1 member lies past the plugin's struct_size: never read, reported by name.
+    REQUIRE_THROWS_WITH(be->penalty_grad(w, w, w, 1.0f, 2),
+                        Catch::Contains("penalty_grad") && Catch::Contains("oldminor") && Catch::Contains("not supported"));
+}
+
+TEST_CASE("a plugin built against a newer minor of the same major loads and works", "[loader][abi]") {
+    Registry reg;
+    reg.scan({LOADER_PLUGIN_DIR});
+    const auto& next = record_for(reg, "test-new_minor.so");
+    REQUIRE(next.usable);
+    CHECK(next.info->abi_minor == VITEDIT_ABI_MINOR + 1);
+    CHECK(*static_cast<const uint64_t*>(next.info->entry) > sizeof(ve_backend_entry));
+
+    auto be = reg.create_backend("newminor");
+    CHECK(be->raw().ops->struct_size > sizeof(ve_backend_ops));
+    Tensor w = be->empty({4});
+    be->fill(w, -1.5f);
+    CHECK(w.download() == std::vector<float>(4, -1.5f));
 }
 
 TEST_CASE("an op a backend does not implement is reported with op and backend names", "[loader]") {

@@ -11,10 +11,18 @@
 
 /* ABI major: must match exactly between host and plugin. Bumped when a shipped struct member
  * moves, changes type or meaning, or an entry is removed.
- * ABI minor: grows when members are appended to the end of a table. A host zero-fills what an
- * older plugin lacks; a NULL optional entry means "not provided". */
+ * ABI minor: grows when members are appended to the end of a table. Every table starts with its
+ * struct_size; the host reads only members within the size the plugin declared and treats the
+ * rest as absent (zero); a NULL optional entry means "not provided". See docs/versioning.md.
+ *
+ * History (append a line with every bump):
+ *   1.0  the first stable ABI: ve_plugin_info, ve_backend_entry, ve_backend_ops up to kl_div and
+ *        the sgd/rmsprop/adam steps, ve_host_api, ve_locator_entry, ve_editor_entry,
+ *        ve_edit_session, ve_site, ve_edit_eval, ve_edit_report.
+ *   1.1  ve_backend_ops.penalty_grad appended (FT-L1/L2 editors); a 1.0 backend lacks it and
+ *        vitedit::Backend::penalty_grad reports it as unsupported by name. */
 #define VITEDIT_ABI_MAJOR 1
-#define VITEDIT_ABI_MINOR 0
+#define VITEDIT_ABI_MINOR 1
 
 #ifdef __cplusplus
 extern "C" {

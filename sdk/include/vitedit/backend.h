@@ -140,6 +140,8 @@ typedef struct ve_backend_ops {
                            const ve_tensor* v, const ve_tensor* mask, int32_t axis, float lr,
                            float beta1, float beta2, float eps, float weight_decay, int64_t step);
 
+    /* ---- ABI 1.1 and later: members appended after 1.0 (the host reads them only when
+     * struct_size covers them; see docs/versioning.md) ------------------------------------- */
     /* ---- regularized fine-tuning (FT-L1 / FT-L2 editors) ---------------------------------- */
     /* g += c * d/dw |w - w0|^p, element-wise, p = 1 (c * sign(w - w0), 0 where equal) or
      * p = 2 (2c * (w - w0)). w, w0, g: contiguous, same shape. */
