@@ -20,7 +20,7 @@ for step in "${steps[@]}"; do
       $V train --data fmnist:train --out $M --backend onednn --epochs 25 --batch 128 --lr 1e-3 --wd 0.05 \
         --warmup-epochs 1 --label-smoothing 0.1 --seed 0 --dim 96 --depth 6 --heads 3 --mlp 192 --patch 4 \
         --holdout-classes 0,2,6 --holdout-k 3 --val fmnist:test --checkpoint-every-epoch \
-        --checkpoint /tmp/vit-fmnist.ckpt.safetensors ;;
+        --checkpoint /tmp/vit-fmnist.ckpt.safetensors --max-steps "${TRAIN_MAX_STEPS:-6435}" ;;
     bench-data)
       rm -rf samples/bench
       $V bench-data --model $M --out samples/bench --seed 0 --max-group 30 --locality 300 ;;
