@@ -8,6 +8,7 @@
 // (seed, iteration, hypernetwork state), so --resume reproduces an uninterrupted run exactly.
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <csignal>
 #include <deque>
 #include <filesystem>
@@ -100,7 +101,7 @@ int cmd_meta_train(const std::vector<std::string>& args) {
         ("inner-steps", po::value<int>()->default_value(5), "S_in: inner masked edit steps")
         ("outer-steps", po::value<int>()->default_value(10), "S_out: outer mask steps (RMSprop)")
         ("edit-lr", po::value<double>()->default_value(1e-3), "inner edit step size eta")
-        ("mask-lr", po::value<double>()->default_value(0.1), "outer RMSprop lr on the mask logits")
+        ("mask-lr", po::value<double>()->default_value(0.1, "0.1"), "outer RMSprop lr on the mask logits")
         ("lambda", po::value<double>()->default_value(1.0), "sparsity weight on mean(mask)")
         ("temperature", po::value<double>()->default_value(5.0), "temperature T of the soft targets and the KL")
         ("cutmix-min", po::value<int>()->default_value(2), "smallest CutMix rectangle side, in patches")
@@ -198,6 +199,10 @@ int cmd_meta_train(const std::vector<std::string>& args) {
                   {"hyper_optimizer", "rmsprop(alpha 0.99, eps 1e-8), cosine to 0"}};
 
     // ---- the hypernetwork: fresh or resumed ----
+    // Thousands of small ops per second: OpenMP threads spinning between them waste the cores
+    // whenever anything else runs (50x slower measured beside a training job); sleeping costs
+    // little. Set before the backends (and their OpenMP runtime) load; the user's choice wins.
+    if (!std::getenv("OMP_WAIT_POLICY")) setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
     auto backend = registry(vm).create_backend(vm["backend"].as<std::string>(), vm["backend-config"].as<std::string>());
     Vit vit(backend, cfg, model.tensors);
     HypernetConfig hcfg;

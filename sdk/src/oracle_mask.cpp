@@ -44,6 +44,9 @@ OracleMasker::OracleMasker(const Vit& vit, std::vector<EditSite> sites, OracleOp
             base_um_.push_back(vit_.backend().from_host(w.shape(), h));
         }
     }
+    int highest = 0;
+    for (const auto& s : sites_) highest = std::max(highest, s.block);
+    cls_top_ = highest < cfg.depth - 1;
     shape_.heads = cfg.heads;
     shape_.ln_eps = cfg.ln_eps;
     for (int b = lowest_; b < cfg.depth; ++b) {
@@ -78,15 +81,23 @@ void OracleMasker::ensure(int64_t batch) {
     batch_ = batch;
 }
 
-void OracleMasker::set_effective(bool skip_delta) {
+void OracleMasker::reset_effective() {
     Backend& be = vit_.backend();
     for (size_t s = 0; s < sites_.size(); ++s) {
         be.copy(rep_[s], weff_[s]);
-        if (skip_delta) continue;
+        be.fill(delta_[s], 0.0f);
+    }
+}
+
+void OracleMasker::inner_update(const std::vector<Tensor>& g) {
+    Backend& be = vit_.backend();
+    for (size_t s = 0; s < sites_.size(); ++s) {
         const int64_t H = rep_[s].dim(1), D = rep_[s].dim(2);
-        // Weff += delta * m (rows of the unit-major layout): sgd_step with lr = -1.
-        be.sgd_step(weff_[s].reshape({batch_ * H, D}), delta_[s].reshape({batch_ * H, D}), &mask_[s], VE_MASK_ROWS, -1.0f,
-                    0.0f);
+        // delta -= eta g, and Weff = W + delta (.) m kept in step: Weff -= eta (g (.) m) (rows of
+        // the unit-major layout carry one unit's mask).
+        be.axpby(-opt_.edit_lr, g[s], 1.0f, delta_[s]);
+        be.sgd_step(weff_[s].reshape({batch_ * H, D}), g[s].reshape({batch_ * H, D}), &mask_[s], VE_MASK_ROWS,
+                    opt_.edit_lr, 0.0f);
     }
 }
 
@@ -107,16 +118,20 @@ std::vector<float> OracleMasker::pass(const Tensor& tokens, const Tensor& target
             grads[k].fc2_w = grad_[s].t();
         }
     }
-    std::vector<BlockActivations> acts(blocks_.size());
+    // Every block from the lowest site up; the last one for the CLS row only when it holds no site.
+    const size_t nfull = cls_top_ ? blocks_.size() - 1 : blocks_.size();
+    std::vector<BlockActivations> acts(nfull);
     Tensor x = tokens;
-    for (size_t k = 0; k < blocks_.size(); ++k) {
+    for (size_t k = 0; k < nfull; ++k) {
         Tensor y = be.empty({B, T, D});
         block_forward(be, params[k], shape_, x, y, &acts[k]);
         x = y;
     }
-    // Final LayerNorm on the CLS rows, then the head.
+    ClsBlockActivations top;
     Tensor cls = be.empty({B, D}), feat = be.empty({B, D}), mean = be.empty({B}), rstd = be.empty({B});
-    be.copy(x.view({B, D}, {T * D, 1}, 0), cls);
+    if (cls_top_) block_forward_cls(be, params.back(), shape_, x, cls, &top);
+    else be.copy(x.view({B, D}, {T * D, 1}, 0), cls);
+    // Final LayerNorm on the CLS rows, then the head.
     be.layernorm_fwd(cls, vit_.param("norm.weight"), vit_.param("norm.bias"), cfg.ln_eps, feat, &mean, &rstd);
     Tensor logits = be.empty({B, K});
     const Tensor& hb = vit_.param("head.bias");
@@ -127,9 +142,16 @@ std::vector<float> OracleMasker::pass(const Tensor& tokens, const Tensor& target
     Tensor dfeat = be.empty({B, D}), dcls = be.empty({B, D});
     be.gemm(false, false, 1.0f, dlogits, vit_.param("head.weight"), 0.0f, dfeat);
     be.layernorm_bwd(dfeat, cls, vit_.param("norm.weight"), mean, rstd, &dcls, 0.0f, nullptr, nullptr, 0.0f);
-    Tensor dx = be.zeros({B, T, D});
-    be.copy(dcls, dx.view({B, D}, {T * D, 1}, 0));
-    for (size_t k = blocks_.size(); k-- > 0;) {
+    Tensor dx;
+    if (cls_top_) {
+        dx = be.empty({B, T, D});
+        block_backward_cls(be, params.back(), shape_, top, dcls, dx);
+        top = ClsBlockActivations();
+    } else {
+        dx = be.zeros({B, T, D});
+        be.copy(dcls, dx.view({B, D}, {T * D, 1}, 0));
+    }
+    for (size_t k = nfull; k-- > 0;) {
         Tensor d = k > 0 ? be.empty({B, T, D}) : Tensor();
         block_backward(be, params[k], shape_, acts[k], dx, grads[k], 0.0f, k > 0 ? &d : nullptr);
         dx = d;
@@ -140,6 +162,11 @@ std::vector<float> OracleMasker::pass(const Tensor& tokens, const Tensor& target
 
 std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tensor& targets, const std::vector<float>& u,
                                                 std::vector<float>& grad) {
+    return outer_gradient(tokens, targets, u, grad, false);
+}
+
+std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tensor& targets, const std::vector<float>& u,
+                                                std::vector<float>& grad, bool reuse_first) {
     Backend& be = vit_.backend();
     const int64_t B = tokens.dim(0);
     if (static_cast<int64_t>(u.size()) != B * units_)
@@ -158,21 +185,31 @@ std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tens
             for (int64_t i = 0; i < B; ++i)
                 std::copy(m.begin() + i * units_ + off, m.begin() + i * units_ + off + H, ms.begin() + i * H);
             mask_[s].upload(ms);
-            be.fill(delta_[s], 0.0f);
             off += H;
         }
     }
-    // Inner edit: delta -= eta * dKL/dWeff at Weff = W + delta (.) m.
+    // Inner edit: delta -= eta * dKL/dWeff at Weff = W + delta (.) m, from delta = 0.
+    // The first inner pass runs at delta = 0, i.e. at the base weights whatever the mask: within
+    // one optimize() its gradient is computed once and reused by every outer step.
+    reset_effective();
     for (int j = 0; j < opt_.inner_steps; ++j) {
-        set_effective(j == 0);
+        if (j == 0 && reuse_first && !g0_.empty()) {
+            inner_update(g0_);
+            continue;
+        }
         pass(tokens, targets);
-        for (size_t s = 0; s < sites_.size(); ++s) be.axpby(-opt_.edit_lr, grad_[s], 1.0f, delta_[s]);
+        if (j == 0 && reuse_first) {
+            for (const Tensor& g : grad_) {
+                g0_.push_back(be.empty(g.shape()));
+                be.copy(g, g0_.back());
+            }
+        }
+        inner_update(grad_);
     }
     be.synchronize();
     timing_.inner_s += since(t0);
     t0 = Clock::now();
     // The outer pass at the edited weights, then the first-order chain to u.
-    set_effective(opt_.inner_steps == 0);
     const std::vector<float> kl = pass(tokens, targets);
     grad.assign(u.size(), 0.0f);
     int64_t off = 0;
@@ -197,8 +234,9 @@ std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tens
 
 std::vector<float> OracleMasker::optimize(const Tensor& tokens, const Tensor& targets, std::vector<float>& u) {
     std::vector<float> sq(u.size(), 0.0f), grad, kl;
+    g0_.clear();
     for (int k = 0; k < opt_.outer_steps; ++k) {
-        kl = outer_gradient(tokens, targets, u, grad);
+        kl = outer_gradient(tokens, targets, u, grad, true);
         const auto t0 = Clock::now();
         // torch.optim.RMSprop(lr, alpha 0.99, eps 1e-8), on the host: u is small.
         for (size_t i = 0; i < u.size(); ++i) {
@@ -207,6 +245,7 @@ std::vector<float> OracleMasker::optimize(const Tensor& tokens, const Tensor& ta
         }
         timing_.outer_s += since(t0);
     }
+    g0_.clear();
     return kl;
 }
 

@@ -194,4 +194,100 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
                      1.0f, dn1w, dn1b, beta);
 }
 
+namespace {
+// Head h of a [N, D] buffer of one row per image, as [N, heads, 1, hd].
+Tensor row_heads(const Tensor& x, int heads) {
+    const int64_t N = x.dim(0), D = x.dim(1), hd = D / heads;
+    return x.view({N, heads, 1, hd}, {D, hd, D, 1}, 0);
+}
+// Part `which` (0 = k, 1 = v) of a [N, T, 2D] buffer as [N, heads, T, hd].
+Tensor kv_part(const Tensor& kv, int which, int heads) {
+    const int64_t N = kv.dim(0), T = kv.dim(1), D2 = kv.dim(2), D = D2 / 2, hd = D / heads;
+    return kv.view({N, heads, T, hd}, {T * D2, hd, D2, 1}, which * D);
+}
+}  // namespace
+
+void block_forward_cls(Backend& be, const BlockParams& p, const BlockShape& s, const Tensor& x, const Tensor& out,
+                       ClsBlockActivations* acts) {
+    const int64_t N = x.dim(0), T = x.dim(1), D = x.dim(2), R = N * T;
+    const int64_t H = p.fc1_w.dim(0);
+    const int heads = s.heads;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D / heads));
+    ClsBlockActivations local;
+    ClsBlockActivations& a = acts ? *acts : local;
+    a.x = x;
+    a.ln1 = be.empty({N, T, D});
+    a.mean1 = be.empty({R});
+    a.rstd1 = be.empty({R});
+    be.layernorm_fwd(x.reshape({R, D}), p.norm1_w, p.norm1_b, s.ln_eps, a.ln1.reshape({R, D}), &a.mean1, &a.rstd1);
+    // q for the CLS rows, k and v for every token (rows D..3D of the fused qkv weight).
+    a.q = be.empty({N, D});
+    const Tensor wq = p.qkv_w.slice(0, D), bq = p.qkv_b.slice(0, D);
+    const Tensor wkv = p.qkv_w.slice(D, 3 * D), bkv = p.qkv_b.slice(D, 3 * D);
+    linear_forward(be, a.ln1.view({N, D}, {T * D, 1}, 0), wq, &bq, a.q);
+    a.kv = be.empty({N, T, 2 * D});
+    linear_forward(be, a.ln1.reshape({R, D}), wkv, &bkv, a.kv.reshape({R, 2 * D}));
+    Tensor scores = be.empty({N, heads, 1, T});
+    be.gemm(false, true, 1.0f, row_heads(a.q, heads), kv_part(a.kv, 0, heads), 0.0f, scores);
+    a.probs = be.empty({N, heads, 1, T});
+    be.softmax_fwd(scores, scale, a.probs);
+    a.attn = be.empty({N, D});
+    be.gemm(false, false, 1.0f, a.probs, kv_part(a.kv, 1, heads), 0.0f, row_heads(a.attn, heads));
+    a.x_mid = be.empty({N, D});
+    linear_forward(be, a.attn, p.proj_w, &p.proj_b, a.x_mid);
+    Tensor xcls = be.empty({N, D});
+    be.copy(x.view({N, D}, {T * D, 1}, 0), xcls);
+    be.add(a.x_mid, xcls, a.x_mid);
+    a.ln2 = be.empty({N, D});
+    a.mean2 = be.empty({N});
+    a.rstd2 = be.empty({N});
+    be.layernorm_fwd(a.x_mid, p.norm2_w, p.norm2_b, s.ln_eps, a.ln2, &a.mean2, &a.rstd2);
+    a.hidden = be.empty({N, H});
+    linear_forward(be, a.ln2, p.fc1_w, &p.fc1_b, a.hidden);
+    a.act = be.empty({N, H});
+    be.gelu_fwd(a.hidden, a.act);
+    linear_forward(be, a.act, p.fc2_w, &p.fc2_b, out);
+    be.add(out, a.x_mid, out);
+}
+
+void block_backward_cls(Backend& be, const BlockParams& p, const BlockShape& s, const ClsBlockActivations& a,
+                        const Tensor& dout, const Tensor& dx) {
+    const int64_t N = a.x.dim(0), T = a.x.dim(1), D = a.x.dim(2), R = N * T;
+    const int64_t H = p.fc1_w.dim(0);
+    const int heads = s.heads;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D / heads));
+    // MLP and LayerNorm 2 on the CLS rows: dxm = dout + LN2'(fc1'(gelu'(fc2'(dout)))).
+    Tensor dact = be.empty({N, H}), dh = be.empty({N, H});
+    be.gemm(false, false, 1.0f, dout, p.fc2_w, 0.0f, dact);
+    be.gelu_bwd(dact, a.hidden, dh);
+    Tensor dln2 = be.empty({N, D});
+    be.gemm(false, false, 1.0f, dh, p.fc1_w, 0.0f, dln2);
+    Tensor dxm = be.empty({N, D});
+    be.copy(dout, dxm);
+    be.layernorm_bwd(dln2, a.x_mid, p.norm2_w, a.mean2, a.rstd2, &dxm, 1.0f, nullptr, nullptr, 0.0f);
+    // Attention of the CLS query.
+    Tensor dattn = be.empty({N, D});
+    be.gemm(false, false, 1.0f, dxm, p.proj_w, 0.0f, dattn);
+    const Tensor dO = row_heads(dattn, heads);
+    Tensor dP = be.empty({N, heads, 1, T});
+    be.gemm(false, true, 1.0f, dO, kv_part(a.kv, 1, heads), 0.0f, dP);
+    Tensor dkv = be.empty({N, T, 2 * D});
+    be.gemm(true, false, 1.0f, a.probs, dO, 0.0f, kv_part(dkv, 1, heads));  // dV = P^T dO
+    Tensor dS = be.empty({N, heads, 1, T});
+    be.softmax_bwd(dP, a.probs, scale, dS);
+    Tensor dq = be.empty({N, D});
+    be.gemm(false, false, 1.0f, dS, kv_part(a.kv, 0, heads), 0.0f, row_heads(dq, heads));  // dQ
+    be.gemm(true, false, 1.0f, dS, row_heads(a.q, heads), 0.0f, kv_part(dkv, 0, heads));   // dK
+    // Back through the projections to LayerNorm 1's output, then its input; the residual path
+    // carries dxm to the CLS rows only.
+    Tensor dln1 = be.empty({N, T, D});
+    be.gemm(false, false, 1.0f, dkv.reshape({R, 2 * D}), p.qkv_w.slice(D, 3 * D), 0.0f, dln1.reshape({R, D}));
+    be.gemm(false, false, 1.0f, dq, p.qkv_w.slice(0, D), 1.0f, dln1.view({N, D}, {T * D, 1}, 0));
+    const Tensor dx2 = dx.reshape({R, D});
+    be.fill(dx2, 0.0f);
+    be.copy(dxm, dx.view({N, D}, {T * D, 1}, 0));
+    be.layernorm_bwd(dln1.reshape({R, D}), a.x.reshape({R, D}), p.norm1_w, a.mean1, a.rstd1, &dx2, 1.0f, nullptr, nullptr,
+                     0.0f);
+}
+
 }  // namespace vitedit

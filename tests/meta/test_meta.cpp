@@ -118,7 +118,8 @@ std::string tmp_path(const std::string& tag) {
 TEST_CASE("oracle-mask outer gradient equals LibTorch autograd of the same procedure", "[meta][oracle]") {
     Model m;
     Vit vit(g_be, m.cfg, m.weights);
-    const std::vector<int> blocks = {1, 2};
+    // Sites below the last block (which then runs for the CLS row only), and in it.
+    const std::vector<int> blocks = GENERATE(std::vector<int>{1, 2}, std::vector<int>{2, 3});
     const auto sites = ffn_sites(m.cfg, blocks);
     OracleOptions o;
     o.inner_steps = 3;
@@ -126,7 +127,7 @@ TEST_CASE("oracle-mask outer gradient equals LibTorch autograd of the same proce
     o.lambda = 0.7f;
     o.temperature = 2.0f;
     OracleMasker masker(vit, sites, o);
-    REQUIRE(masker.lowest_block() == 1);
+    REQUIRE(masker.lowest_block() == blocks[0]);
     const int64_t B = 3, U = masker.units_per_sample(), K = m.cfg.num_classes;
     REQUIRE(U == 4 * m.cfg.mlp_hidden);
 
@@ -182,7 +183,7 @@ TEST_CASE("oracle-mask outer gradient equals LibTorch autograd of the same proce
     CHECK(rel_diff(kl, ref_kl) < 1e-4);
     const double d = rel_diff(grad, ref_grad);
     INFO("relative max difference of the outer gradient: " << d);
-    CHECK(d < 2e-3);
+    CHECK(d < 1e-4);
     // The sparsity term alone would push every logit down; the KL term must matter somewhere.
     double norm = 0;
     for (float v : ref_grad) norm += std::abs(v);
@@ -199,6 +200,24 @@ TEST_CASE("oracle-mask outer gradient equals LibTorch autograd of the same proce
         const float expect = u[k] - o.mask_lr * g / (std::sqrt(0.01f * g * g) + 1e-8f);
         CHECK(std::abs(u1[k] - expect) <= 1e-3f * std::max(1.0f, std::abs(expect)));
     }
+    // Several outer steps (optimize() reuses the base-weight gradient across them) equal the
+    // public outer gradient stepped by hand.
+    OracleOptions o3 = o;
+    o3.outer_steps = 3;
+    OracleMasker three(vit, sites, o3);
+    std::vector<float> ua = u, ub = u, sq(u.size(), 0.0f), g;
+    const std::vector<float> kla = three.optimize(tokens, targets, ua);
+    std::vector<float> klb;
+    for (int k = 0; k < 3; ++k) {
+        klb = three.outer_gradient(tokens, targets, ub, g);
+        for (size_t i = 0; i < ub.size(); ++i) {
+            sq[i] = 0.99f * sq[i] + 0.01f * g[i] * g[i];
+            ub[i] -= o.mask_lr * g[i] / (std::sqrt(sq[i]) + 1e-8f);
+        }
+    }
+    CHECK(ua == ub);
+    CHECK(kla == klb);
+    CHECK(three.timing().passes == 3 * (o.inner_steps + 1) + 3 * o.inner_steps + 1);
 }
 
 namespace {
@@ -387,11 +406,11 @@ Run meta_run(int64_t iterations, int64_t split = 0) {
 }  // namespace
 
 TEST_CASE("a short meta-training run lowers the distillation loss, is deterministic and resumable", "[meta][train]") {
-    const Run a = meta_run(16);
+    const Run a = meta_run(12);
     INFO("probe BCE " << a.probe_before << " -> " << a.probe_after << "; batch BCE " << a.bce.front() << " -> " << a.bce.back());
     CHECK(a.probe_after < a.probe_before - 0.01);
-    const Run b = meta_run(16);
-    const Run c = meta_run(16, 7);
+    const Run b = meta_run(12);
+    const Run c = meta_run(12, 5);
     for (const auto& [name, t] : a.params) {
         INFO(name);
         CHECK(std::memcmp(t.data.data(), b.params.at(name).data.data(), t.data.size() * 4) == 0);

@@ -11,8 +11,8 @@
 // The samples of a batch share nothing but the base weights, so they run as ONE batch: every
 // edit site gets per-sample weights [B, H, D] (BlockParams with per-sample FFN weights), every
 // pass runs only the blocks from the lowest site up, from the frozen prefix the caller computed
-// once (Vit::forward_prefix), and backward stops at the lowest site. The model's own weights
-// are never written.
+// once (Vit::forward_prefix), and backward stops at the lowest site. When the last block holds no
+// site it runs for the CLS row only (block_forward_cls). The model's own weights are never written.
 #pragma once
 
 #include <cstdint>
@@ -64,8 +64,12 @@ public:
 
 private:
     void ensure(int64_t batch);
-    // Weff = W + delta (.) m for every site (m already uploaded); skip_delta: Weff = W.
-    void set_effective(bool skip_delta);
+    // Weff = W, delta = 0 for every site.
+    void reset_effective();
+    // After a pass: delta -= eta g and Weff -= eta g (.) m (so Weff = W + delta (.) m throughout).
+    void inner_update(const std::vector<Tensor>& g);
+    std::vector<float> outer_gradient(const Tensor& tokens, const Tensor& targets, const std::vector<float>& u,
+                                      std::vector<float>& grad, bool reuse_first);
     // Forward from the prefix at the effective weights, KL per sample, and dKL/dWeff per site.
     std::vector<float> pass(const Tensor& tokens, const Tensor& targets);
 
@@ -73,12 +77,14 @@ private:
     std::vector<EditSite> sites_;
     OracleOptions opt_;
     int lowest_ = 0;
+    bool cls_top_ = false;              // the last block holds no site: run it for the CLS row only
     int64_t units_ = 0;
     BlockShape shape_;
     std::vector<BlockParams> blocks_;   // base params of blocks lowest_..depth-1
     std::vector<Tensor> base_um_;       // per site: the base weight, unit-major [H, D]
     int64_t batch_ = 0;
     std::vector<Tensor> rep_, weff_, delta_, grad_, mask_;  // per site, [B, H, D] unit-major / [B*H]
+    std::vector<Tensor> g0_;  // the base-weight gradient, reused across one optimize()'s outer steps
     OracleTiming timing_;
 };
 

@@ -56,6 +56,21 @@ void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const
 void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, const BlockActivations& a,
                     const Tensor& dout, const BlockGrads& grads, float beta, const Tensor* dx);
 
+// The block's output at token 0 only, for a classifier's last block (only the CLS row reaches the
+// head): queries, attention, projection and MLP run for that row; keys and values still come from
+// every token. out: [N, D]. The backward gives the input gradient only (no parameter gradients):
+// dx [N, T, D] (overwritten) from dout [N, D]. Shared (not per-sample) weights.
+struct ClsBlockActivations {
+    Tensor x, ln1, mean1, rstd1;  // all tokens
+    Tensor q, kv;                 // [N, D] CLS query, [N, T, 2D] keys and values
+    Tensor probs;                 // [N, heads, 1, T]
+    Tensor attn, x_mid, ln2, mean2, rstd2, hidden, act;  // CLS rows
+};
+void block_forward_cls(Backend& be, const BlockParams& p, const BlockShape& s, const Tensor& x, const Tensor& out,
+                       ClsBlockActivations* acts);
+void block_backward_cls(Backend& be, const BlockParams& p, const BlockShape& s, const ClsBlockActivations& a,
+                        const Tensor& dout, const Tensor& dx);
+
 // y = x @ w^T + b (b may be undefined): the linear layer, x [R, in], w [out, in], y [R, out].
 void linear_forward(Backend& be, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& y);
 
