@@ -199,10 +199,8 @@ int cmd_meta_train(const std::vector<std::string>& args) {
                   {"hyper_optimizer", "rmsprop(alpha 0.99, eps 1e-8), cosine to 0"}};
 
     // ---- the hypernetwork: fresh or resumed ----
-    // Thousands of small ops per second: OpenMP threads spinning between them waste the cores
-    // whenever anything else runs (50x slower measured beside a training job); sleeping costs
-    // little. Set before the backends (and their OpenMP runtime) load; the user's choice wins.
-    if (!std::getenv("OMP_WAIT_POLICY")) setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+    // (OMP_WAIT_POLICY=PASSIVE is set for every command in main.cpp: spinning OpenMP threads made
+    // meta-training 50x slower beside another job.)
     auto backend = registry(vm).create_backend(vm["backend"].as<std::string>(), vm["backend-config"].as<std::string>());
     Vit vit(backend, cfg, model.tensors);
     HypernetConfig hcfg;

@@ -1,6 +1,7 @@
 // vitedit — locate, edit and prove edits of Vision Transformer classifiers.
 //
 // `vitedit <command> [options]`; each command lives in its own cmd_*.cpp.
+#include <cstdlib>
 #include <iostream>
 
 #include "cli.hpp"
@@ -41,6 +42,10 @@ static void usage(std::ostream& o) {
 }
 
 int main(int argc, char** argv) {
+    // OpenMP threads (oneDNN's) that sleep instead of spinning while they wait: on a machine
+    // shared with other work, spinning threads make every op many times slower. Set before any
+    // backend (and so libgomp) is loaded; a user's own setting wins.
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
     if (argc < 2) {
         usage(std::cerr);
         return 2;
