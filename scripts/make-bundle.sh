@@ -26,14 +26,13 @@ for step in "${steps[@]}"; do
       $V bench-data --model $M --out samples/bench --seed 0 --max-group 30 --locality 300 ;;
     meta-train)
       $V meta-train --model $M --data fmnist:train --out samples/models/vit-fmnist.hypernet.safetensors \
-        --iterations "${META_ITERATIONS:-200}" --outer-steps "${META_OUTER:-5}" --inner-steps "${META_INNER:-3}" \
-        --seed 0 --checkpoint-every 0 ;;
+        --iterations "${META_ITERATIONS:-300}" --edit-lr "${META_EDIT_LR:-1e-2}" --seed 0 --checkpoint-every 0 ;;
     bench)
       mkdir -p docs/results
       $V bench --model $M --bench samples/bench --max-edits-per-group "${BENCH_EDITS:-1}" --seed 0 \
-        --locator random --locator saliency --locator hypernet \
-        --editor "${BENCH_EDITOR:-rmsprop:lr=1e-4,stop_loss=0.1}" \
-        --sweep "${BENCH_SWEEP:-sparsity=0.01,0.03,0.1}" \
+        --locator all --locator random --locator saliency --locator hypernet \
+        --editor "${BENCH_EDITOR:-rmsprop:lr=3e-4,stop_loss=0.2}" \
+        --sweep "${BENCH_SWEEP:-sparsity=0.02,0.1}" \
         --json docs/results/bench.json --plot docs/results/gr-lr.svg ;;
     *) echo "unknown step '$step' (train, bench-data, meta-train, bench)"; exit 2 ;;
   esac
