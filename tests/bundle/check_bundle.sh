@@ -43,3 +43,11 @@ for b in bad[:10]: print(b)
 assert not bad
 PY
 fi
+# An edit of a bundled benchmark failure with the default chain succeeds (exit 0, every image fixed).
+if [ -d "$bench" ]; then
+  img=$(ls "$bench"/groups/6_shirt_heldout/*.png | head -1)
+  patch=$(mktemp -u --suffix=.vtp)
+  "$vitedit" edit --model "$model" --image "$img" --label 6 --patch "$patch" --json > "$patch.json"
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("default-chain edit:", {k: j[k] for k in ("success","steps","SR","budget")}); assert j["success"] and j["SR"] == 1.0' "$patch.json"
+  rm -f "$patch" "$patch.json"
+fi
