@@ -69,12 +69,15 @@ std::vector<int> parse_blocks(const std::string& text) {
     return blocks;
 }
 
-std::string default_locator(const std::string& model_path) {
-    std::string hyper = model_path;
+std::string companion_path(const std::string& path, const std::string& suffix) {
     const std::string ext = ".safetensors";
-    if (hyper.size() > ext.size() && hyper.compare(hyper.size() - ext.size(), ext.size(), ext) == 0)
-        hyper = hyper.substr(0, hyper.size() - ext.size());
-    hyper += ".hypernet.safetensors";
+    if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0)
+        return path.substr(0, path.size() - ext.size()) + suffix;
+    return path + suffix;
+}
+
+std::string default_locator(const std::string& model_path) {
+    const std::string hyper = companion_path(model_path, ".hypernet.safetensors");
     boost::system::error_code ec;
     const bool have = boost::filesystem::exists(hyper, ec);
     return std::string(have ? "hypernet" : "saliency") + ":sparsity=" + kDefaultSparsity;

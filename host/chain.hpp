@@ -14,6 +14,9 @@ namespace vitedit::cli {
 constexpr const char* kDefaultSparsity = "0.1";
 constexpr const char* kDefaultEditor = "rmsprop";
 std::string default_locator(const std::string& model_path);
+// PATH without its ".safetensors" extension, plus `suffix`: where companion files of a model live
+// (MODEL.hypernet.safetensors, MODEL.ckpt.safetensors).
+std::string companion_path(const std::string& path, const std::string& suffix);
 
 struct Chain {
     PluginSpec locator, editor;

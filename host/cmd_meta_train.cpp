@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chain.hpp"
 #include "cli.hpp"
 #include "progress.hpp"
 #include "vitedit/dataset.hpp"
@@ -41,31 +42,6 @@ std::atomic<bool> g_interrupted{false};
 extern "C" void on_meta_sigint(int) {
     g_interrupted = true;
     std::signal(SIGINT, SIG_DFL);
-}
-
-std::string strip_ext(const std::string& path) {
-    const std::string ext = ".safetensors";
-    if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0)
-        return path.substr(0, path.size() - ext.size());
-    return path;
-}
-
-std::vector<int> parse_blocks(const std::string& s) {
-    std::vector<int> v;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        if (item.empty()) continue;
-        try {
-            size_t used = 0;
-            v.push_back(std::stoi(item, &used));
-            if (used != item.size()) throw std::invalid_argument(item);
-        } catch (const std::exception&) {
-            throw UsageError("--edit-blocks: '" + item + "' is not a block index");
-        }
-    }
-    if (v.empty()) throw UsageError("--edit-blocks: no blocks given");
-    return v;
 }
 
 std::string fmt(double v, int prec = 4) {
@@ -125,8 +101,8 @@ int cmd_meta_train(const std::vector<std::string>& args) {
     if (!parse("meta-train", "--model M [--data fmnist:train] [--out H.safetensors] [options]", desc, args, vm)) return 0;
 
     const std::string model_path = vm["model"].as<std::string>();
-    const std::string out = vm.count("out") ? vm["out"].as<std::string>() : strip_ext(model_path) + ".hypernet.safetensors";
-    const std::string ckpt_path = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : strip_ext(out) + ".ckpt.safetensors";
+    const std::string out = vm.count("out") ? vm["out"].as<std::string>() : companion_path(model_path, ".hypernet.safetensors");
+    const std::string ckpt_path = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : companion_path(out, ".ckpt.safetensors");
     MetaTrainOptions opt;
     opt.iterations = vm["iterations"].as<int64_t>();
     opt.batch = vm["batch"].as<int>();

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chain.hpp"
 #include "cli.hpp"
 #include "evaluate.hpp"
 #include "progress.hpp"
@@ -95,14 +96,6 @@ std::vector<int> parse_int_list(const std::string& s, const char* flag) {
         }
     }
     return v;
-}
-
-std::string default_checkpoint(const std::string& out) {
-    std::string base = out;
-    const std::string ext = ".safetensors";
-    if (base.size() > ext.size() && base.compare(base.size() - ext.size(), ext.size(), ext) == 0)
-        base.resize(base.size() - ext.size());
-    return base + ".ckpt.safetensors";
 }
 
 std::string holdout_manifest_path(const std::string& out) {
@@ -238,7 +231,7 @@ int cmd_train(const std::vector<std::string>& args) {
     if (!parse("train", "--data SPEC --out MODEL.safetensors [options]", desc, args, vm)) return 0;
 
     const std::string out = vm["out"].as<std::string>();
-    const std::string ckpt_path = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : default_checkpoint(out);
+    const std::string ckpt_path = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : companion_path(out, ".ckpt.safetensors");
     const int epochs = vm["epochs"].as<int>(), batch = vm["batch"].as<int>();
     const double lr = vm["lr"].as<double>(), min_lr = vm["min-lr"].as<double>(), wd = vm["wd"].as<double>();
     const double warmup_epochs = vm["warmup-epochs"].as<double>(), smoothing = vm["label-smoothing"].as<double>();
