@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages vitedit builds and tests with (root or sudo).
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config ccache
   libboost-dev libboost-filesystem-dev libboost-program-options-dev
   libdnnl-dev                      # oneDNN 2.6: the onednn backend
   libtorch-dev libopenblas0-pthread # LibTorch 1.13: the torch backend and the tests' reference
