@@ -52,7 +52,8 @@ int cmd_bench_data(const std::vector<std::string>& args) {
         ("min-group", po::value<int>()->default_value(5), "drop groups with fewer failures")
         ("max-group", po::value<int>()->default_value(30), "keep at most this many failures per group (seeded choice)")
         ("locality", po::value<int>()->default_value(300), "size of the locality set")
-        ("renderings", po::value<std::string>()->default_value("inverted,textured,sketch"), "synthetic renderings to use");
+        ("renderings", po::value<std::string>()->default_value("inverted,textured,sketch"), "synthetic renderings to use: inverted, textured, sketch, upside-down, noisy, blurred")
+        ("no-natural", po::bool_switch(), "no natural-shift groups (only the renderings)");
     add_backend_option(desc);
     add_plugin_options(desc);
     po::variables_map vm;
@@ -90,7 +91,7 @@ int cmd_bench_data(const std::vector<std::string>& args) {
     // Natural shift: held-out subpopulation images the model gets wrong, one group per class.
     std::map<int, Pending> natural;
     for (size_t i = 0; i < data.size(); ++i)
-        if (held[i] && pred[i] != data.labels[i]) {
+        if (held[i] && pred[i] != data.labels[i] && !vm["no-natural"].as<bool>()) {
             Pending& g = natural[data.labels[i]];
             g.label = data.labels[i];
             g.kind = "natural";

@@ -10,7 +10,7 @@
 namespace vitedit::cli {
 
 const std::vector<std::string>& rendering_names() {
-    static const std::vector<std::string> names = {"inverted", "textured", "sketch"};
+    static const std::vector<std::string> names = {"inverted", "textured", "sketch", "upside-down", "noisy", "blurred"};
     return names;
 }
 
@@ -42,8 +42,29 @@ Image render(const Image& in, const std::string& rendering, uint64_t seed) {
                     const float m = std::min(255.0f, std::sqrt(gx * gx + gy * gy) * 0.5f);
                     out.pixels[(static_cast<size_t>(y) * W + x) * C + c] = static_cast<uint8_t>(std::lround(m));
                 }
+    } else if (rendering == "upside-down") {
+        for (int y = 0; y < H; ++y)
+            std::copy_n(&in.pixels[static_cast<size_t>(H - 1 - y) * W * C], static_cast<size_t>(W) * C,
+                        &out.pixels[static_cast<size_t>(y) * W * C]);
+    } else if (rendering == "noisy") {
+        // Seeded Gaussian pixel noise, strong enough to hide fine texture but not the silhouette.
+        std::mt19937_64 rng(seed);
+        std::normal_distribution<float> noise(0.0f, 50.0f);
+        for (auto& p : out.pixels) p = static_cast<uint8_t>(std::lround(std::clamp(p + noise(rng), 0.0f, 255.0f)));
+    } else if (rendering == "blurred") {
+        // A 5x5 box blur: the silhouette without its details.
+        for (int y = 0; y < H; ++y)
+            for (int x = 0; x < W; ++x)
+                for (int c = 0; c < C; ++c) {
+                    float sum = 0;
+                    for (int dy = -2; dy <= 2; ++dy)
+                        for (int dx = -2; dx <= 2; ++dx) sum += px(std::clamp(x + dx, 0, W - 1), std::clamp(y + dy, 0, H - 1), c);
+                    out.pixels[(static_cast<size_t>(y) * W + x) * C + c] = static_cast<uint8_t>(std::lround(sum / 25));
+                }
     } else {
-        throw Error("unknown rendering '" + rendering + "' (known: inverted, textured, sketch)");
+        std::string known;
+        for (const auto& n : rendering_names()) known += (known.empty() ? "" : ", ") + n;
+        throw Error("unknown rendering '" + rendering + "' (known: " + known + ")");
     }
     return out;
 }
