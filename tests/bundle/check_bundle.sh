@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The bundled model's accuracy, recomputed through the engine, is what docs/bundle.md states
-# (measured 0.8515 full, 0.8897 without the held-out subpopulations; the target for the
-# latter is 0.90, reached only by the full 25-epoch schedule — see docs/bundle.md); and the bundled benchmark's
+# (measured 0.8615 full, 0.9046 without the held-out subpopulations; the targets are 0.85 and 0.90 —
+# see docs/bundle.md); and the bundled benchmark's
 # invariants: every failure image misclassified, every locality image classified correctly.
 # usage: check_bundle.sh VITEDIT SOURCE_DIR
 set -euo pipefail
@@ -17,7 +17,7 @@ j = json.loads(sys.argv[1])
 full, clean = j["accuracy"], j["accuracy_without_holdout"]
 print(f"full test set: {full:.4f} (n={j['n']}), without held-out subpopulations: {clean:.4f}, held-out: {j['accuracy_holdout']:.4f}")
 assert full >= 0.85, f"accuracy {full} < 0.85"
-assert clean >= 0.885, f"accuracy without held-out {clean} < 0.885"
+assert clean >= 0.90, f"accuracy without held-out {clean} < 0.90"
 PY
 if [ -d "$bench" ]; then
   out=$(mktemp)
