@@ -2,9 +2,9 @@
 #include "chain.hpp"
 
 #include <fstream>
+#include <sstream>
 
 #include <boost/filesystem.hpp>
-#include <sstream>
 
 namespace vitedit::cli {
 
@@ -89,6 +89,8 @@ void add_chain_options(po::options_description& desc) {
                                                            "else saliency; sparsity ") + kDefaultSparsity + "); every locator takes sparsity (fraction of site neurons kept) and seed").c_str())
         ("editor", po::value<std::string>(), (std::string("how to edit: NAME[:key=val,...] (default ") + kDefaultEditor +
                                               "); editors take lr, steps, stop_loss").c_str())
+        ("sparsity", po::value<double>(), "the budget: fraction of the sites' neurons the edit may change (overrides the locator's "
+                                          "sparsity=). Higher generalizes further, lower disturbs less: see the GR-LR curve in the README")
         ("edit-blocks", po::value<std::string>(), "blocks whose fc1/fc2 are the edit sites, e.g. 7,8,9 (default: 3 blocks from floor(7*depth/12))")
         ("config", po::value<std::string>(), "chain config file (INI: [locator] name=.. key=.., [editor] ..., [sites] blocks=..)");
 }
@@ -107,6 +109,13 @@ Chain read_chain(const po::variables_map& vm, const std::string& model_path) {
         PluginSpec d = parse_plugin_spec(kDefaultEditor, "default editor");
         for (auto& [k, v] : chain.editor.options) d.options[k] = v;
         chain.editor = d;
+    }
+    if (vm.count("sparsity")) {
+        const double rho = vm["sparsity"].as<double>();
+        if (!(rho > 0 && rho <= 1)) throw UsageError("--sparsity " + std::to_string(rho) + ": expected a fraction in (0, 1]");
+        std::ostringstream text;
+        text << rho;
+        chain.locator.options["sparsity"] = text.str();
     }
     if (vm.count("edit-blocks")) chain.edit_blocks = parse_blocks(vm["edit-blocks"].as<std::string>());
     return chain;
