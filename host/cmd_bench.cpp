@@ -13,6 +13,7 @@
 #include <boost/filesystem.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench_summary.hpp"
 #include "chain.hpp"
 #include "cli.hpp"
 #include "progress.hpp"
@@ -121,7 +122,9 @@ int cmd_bench(const std::vector<std::string>& args) {
         ("max-edits-per-group", po::value<int>()->default_value(0), "edit at most N images per group (seeded choice; 0 = all)")
         ("seed", po::value<uint64_t>()->default_value(0), "seed for the choice of edit images and for locators")
         ("json", po::value<std::string>(), "write the results as JSON here")
-        ("plot", po::value<std::string>(), "write a GR-vs-LR plot (SVG) here");
+        ("plot", po::value<std::string>(), "write a GR-vs-LR plot (SVG) here")
+        ("min-lr", po::value<double>()->default_value(Floors{}.min_lr), "locality floor of the per-locator 'best GR' summary")
+        ("min-sr", po::value<double>()->default_value(Floors{}.min_sr), "success floor of the per-locator 'best GR' summary");
     add_backend_option(desc);
     add_plugin_options(desc);
     po::variables_map vm;
@@ -278,9 +281,11 @@ int cmd_bench(const std::vector<std::string>& args) {
                   << std::setprecision(2) << j["time_s"].get<double>() << std::setw(7) << std::setprecision(1)
                   << j["steps"].get<double>() << "\n";
     }
+    const nlohmann::json best = best_under_floors(out_runs, Floors{vm["min-lr"].as<double>(), vm["min-sr"].as<double>()});
+    print_best(std::cout, best);
     if (vm.count("json")) {
         nlohmann::json doc = {{"model", vm["model"].as<std::string>()}, {"model_hash", model_id}, {"seed", seed},
-                              {"groups", groups.size()}, {"locality", locality.size()}, {"runs", out_runs}};
+                              {"groups", groups.size()}, {"locality", locality.size()}, {"runs", out_runs}, {"best", best}};
         write_file_atomic(vm["json"].as<std::string>(), doc.dump(2) + "\n");
     }
     if (vm.count("plot")) {
