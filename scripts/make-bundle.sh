@@ -30,14 +30,18 @@ for step in "${steps[@]}"; do
         --renderings upside-down,noisy,blurred --no-natural ;;
     meta-train)
       $V meta-train --model $M --data fmnist:train --out samples/models/vit-fmnist.hypernet.safetensors \
-        --iterations "${META_ITERATIONS:-300}" --edit-lr "${META_EDIT_LR:-1e-2}" --seed 0 --checkpoint-every 0 ;;
+        --iterations "${META_ITERATIONS:-1500}" --edit-lr "${META_EDIT_LR:-1e-2}" --seed 0 ;;
     bench)
+      # One editor setting for every locator; the budget (sparsity) is swept. The same on the
+      # benchmark and on the failure kinds it does not contain.
       mkdir -p docs/results
-      $V bench --model $M --bench samples/bench --max-edits-per-group "${BENCH_EDITS:-1}" --seed 0 \
-        --locator all --locator random --locator saliency --locator hypernet \
-        --editor "${BENCH_EDITOR:-rmsprop:lr=3e-4,stop_loss=0.2}" \
-        --sweep "${BENCH_SWEEP:-sparsity=0.02,0.1}" \
-        --json docs/results/bench.json --plot docs/results/gr-lr.svg ;;
+      for b in bench bench-unseen; do
+        $V bench --model $M --bench samples/$b --max-edits-per-group "${BENCH_EDITS:-1}" --seed 0 \
+          --locator all --locator random --locator saliency --locator hypernet \
+          --editor "${BENCH_EDITOR:-rmsprop:lr=3e-4,steps=200,stop_loss=10}" \
+          --sweep "${BENCH_SWEEP:-sparsity=0.01,0.02,0.05,0.1}" \
+          --json docs/results/$b.json --plot docs/results/gr-lr-$b.svg
+      done ;;
     *) echo "unknown step '$step' (train, bench-data, meta-train, bench)"; exit 2 ;;
   esac
 done
