@@ -217,6 +217,7 @@ double Hypernet::train_step(const std::vector<float>& features, int64_t n, const
         if (static_cast<int64_t>(labels[s].size()) != n * cfg_.sites[s].units)
             throw Error("hypernetwork: site " + std::to_string(s) + " has " + std::to_string(labels[s].size()) +
                         " labels, expected " + std::to_string(n * cfg_.sites[s].units));
+    if (across && total_n < n) throw Error("hypernetwork: a data-parallel step needs the whole batch's row count");
 
     // Forward, keeping what backward needs.
     const Tensor x0 = assemble_tokens(features, n);
@@ -227,7 +228,6 @@ double Hypernet::train_step(const std::vector<float>& features, int64_t n, const
         block_forward(be, blocks_[k], shape_, x, y, &acts[k]);
         x = y;
     }
-    if (across && total_n < n) throw Error("hypernetwork: a data-parallel step needs the whole batch's row count");
     const double count = static_cast<double>((across ? total_n : n) * total_units());
     double loss = 0;
     Tensor dx = be.zeros({n, T, D});
