@@ -21,6 +21,7 @@ struct Command {
     const char* name;
     const char* summary;
     std::function<int(const std::vector<std::string>& args)> run;
+    bool multi_rank = false;  // shares its work across the ranks of `mpirun -np N` (docs/scaling.md)
 };
 const std::vector<Command>& commands();
 

@@ -16,6 +16,7 @@
 #include "bench_summary.hpp"
 #include "chain.hpp"
 #include "cli.hpp"
+#include "mpi_world.hpp"
 #include "progress.hpp"
 #include "svg_plot.hpp"
 #include "vitedit/dataset.hpp"
@@ -103,6 +104,30 @@ struct Tally {
     }
 };
 
+// The score of one edit (one job of the benchmark).
+struct EditScore {
+    double sr = 0, gr = 0, lr = 0, time_s = 0;
+    bool has_gr = false;
+    int steps = 0;
+};
+
+// Scores travel between ranks as JSON: [[job, SR, GR, has GR, LR, s, steps], ...]. Doubles
+// round-trip exactly, so rank 0 sums the same numbers a single process would.
+std::string encode_scores(const std::vector<std::pair<size_t, EditScore>>& scores) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& [job, s] : scores) j.push_back({job, s.sr, s.gr, s.has_gr, s.lr, s.time_s, s.steps});
+    return j.dump();
+}
+void decode_scores(const std::string& text, std::vector<EditScore>& into) {
+    for (const auto& e : nlohmann::json::parse(text)) {
+        const size_t job = e[0].get<size_t>();
+        if (job >= into.size()) throw Error("bench: a rank returned the result of job " + std::to_string(job) + " of " +
+                                            std::to_string(into.size()));
+        into[job] = EditScore{e[1].get<double>(), e[2].get<double>(), e[4].get<double>(), e[5].get<double>(),
+                              e[3].get<bool>(), e[6].get<int>()};
+    }
+}
+
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& args) {
@@ -159,12 +184,12 @@ int cmd_bench(const std::vector<std::string>& args) {
 
     // Every plugin of the chain is created (and its options checked) before any work.
     Registry& reg = registry(vm);
-    struct Run { PluginSpec locator, editor; std::string param; };
+    struct Run { PluginSpec locator, editor; std::string param; double sparsity = 0; };
     std::vector<Run> runs;
     for (const auto& l : locators) {
         const size_t points = sweep.values.empty() ? 1 : sweep.values.size();
         for (size_t i = 0; i < points; ++i) {
-            Run r{l, editor_spec, ""};
+            Run r{l, editor_spec, "", 0.0};
             if (!sweep.values.empty()) {
                 (sweep.target == "locator" ? r.locator : r.editor).options[sweep.key] = sweep.values[i];
                 r.param = sweep.values[i];
@@ -172,6 +197,7 @@ int cmd_bench(const std::vector<std::string>& args) {
             if (!r.locator.options.count("seed")) r.locator.options["seed"] = std::to_string(seed);
             LocatorInstance check_l(reg, r.locator);
             EditorInstance check_e(reg, r.editor);
+            r.sparsity = check_l.sparsity();
             runs.push_back(r);
         }
     }
@@ -193,7 +219,8 @@ int cmd_bench(const std::vector<std::string>& args) {
         loc_chw.insert(loc_chw.end(), x.begin(), x.end());
     }
 
-    auto backend = reg.create_backend(vm["backend"].as<std::string>());
+    World& world = World::get();
+    auto backend = create_rank_backend(reg, vm["backend"].as<std::string>());
     Vit vit(backend, cfg, model.tensors);
     const auto sites = ffn_sites(cfg, blocks);
     const int lowest = *std::min_element(blocks.begin(), blocks.end());
@@ -216,43 +243,85 @@ int cmd_bench(const std::vector<std::string>& args) {
         total_edits += idx.size();
         edit_images.push_back(idx);
     }
-    std::cerr << "bench: " << groups.size() << " groups, " << total_edits << " edits per run, " << runs.size()
-              << " runs, locality set " << locality.size() << " images, backend " << backend->name() << "\n";
+    if (world.root())
+        std::cerr << "bench: " << groups.size() << " groups, " << total_edits << " edits per run, " << runs.size()
+                  << " runs, locality set " << locality.size() << " images, backend " << backend->name()
+                  << (world.size() > 1 ? ", shared by " + std::to_string(world.size()) + " MPI ranks" : std::string()) << "\n";
+
+    // The jobs — every (run, group, edit image) — in one fixed order. Each is a pure function of
+    // its inputs (every edit starts from the original model, the locator's seed is the run's), so
+    // rank r runs the jobs j with j % N == r and rank 0 adds the gathered scores up in job order:
+    // the same numbers for any N.
+    struct Job { size_t run, group; int64_t image; };
+    std::vector<Job> jobs;
+    for (size_t ri = 0; ri < runs.size(); ++ri)
+        for (size_t gi = 0; gi < groups.size(); ++gi)
+            for (int64_t e : edit_images[gi]) jobs.push_back({ri, gi, e});
+    std::vector<std::unique_ptr<LocatorInstance>> locators_of(runs.size());
+    std::vector<std::unique_ptr<EditorInstance>> editors_of(runs.size());
 
     const int64_t per = static_cast<int64_t>(cfg.in_chans) * cfg.image_h() * cfg.image_w();
-    Progress progress("bench", static_cast<int64_t>(runs.size() * total_edits));
+    const size_t stride = static_cast<size_t>(world.size());
+    Progress progress(world.size() > 1 ? "bench (rank 0 of " + std::to_string(world.size()) + ")" : "bench",
+                      static_cast<int64_t>((jobs.size() + stride - 1) / stride));
     int64_t done = 0;
+    Tally mine;
+    std::vector<std::pair<size_t, EditScore>> my_scores;
+    for (size_t j = static_cast<size_t>(world.rank()); j < jobs.size(); j += stride) {
+        const Job& job = jobs[j];
+        const Run& run = runs[job.run];
+        if (!locators_of[job.run]) {
+            locators_of[job.run] = std::make_unique<LocatorInstance>(reg, run.locator);
+            editors_of[job.run] = std::make_unique<EditorInstance>(reg, run.editor);
+        }
+        LocatorInstance& locator = *locators_of[job.run];
+        const Group& g = groups[job.group];
+        const int64_t e = job.image;
+        std::vector<float> x(g.chw.begin() + e * per, g.chw.begin() + (e + 1) * per);
+        EditSession session(vit, sites, vit.upload_images(x, 1), {g.label}, locator.seed(), model_id, true,
+                            vm["model"].as<std::string>());
+        const EditOutcome r = run_edit(session, locator, *editors_of[job.run]);
+        const std::vector<int32_t> gp = group_sets[job.group].predict(), lp = loc_set.predict();
+        session.restore();
+        int gr_hits = 0;
+        for (int64_t i = 0; i < g.n; ++i) gr_hits += i != e && gp[i] == g.label;
+        int same = 0;
+        for (size_t i = 0; i < lp.size(); ++i) same += lp[i] == loc_base[i];
+        EditScore sc;
+        sc.gr = g.n > 1 ? static_cast<double>(gr_hits) / (g.n - 1) : 0;
+        sc.has_gr = g.n > 1;
+        sc.lr = lp.empty() ? 1.0 : static_cast<double>(same) / lp.size();
+        sc.sr = gp[e] == g.label ? 1.0 : 0.0;
+        sc.time_s = r.time_s;
+        sc.steps = r.steps;
+        my_scores.emplace_back(j, sc);
+        mine.add(sc.sr, sc.gr, sc.has_gr, sc.lr, sc.time_s, sc.steps);
+        ++done;
+        const nlohmann::json cur = mine.json();
+        progress.update(done, {{"SR", cur["SR"]}, {"GR", cur["GR"]}, {"LR", cur["LR"]}},
+                        run.locator.name + (run.param.empty() ? "" : " " + sweep.key + "=" + run.param));
+    }
+    progress.finish();
+
+    const std::vector<std::string> gathered = world.gather(encode_scores(my_scores));
+    if (!world.root()) return 0;
+    std::vector<EditScore> scores(jobs.size());
+    for (const auto& text : gathered) decode_scores(text, scores);
+
     nlohmann::json out_runs = nlohmann::json::array();
-    for (const Run& run : runs) {
-        LocatorInstance locator(reg, run.locator);
-        EditorInstance editor(reg, run.editor);
+    size_t next = 0;  // the job index, in the order the jobs were made
+    for (size_t ri = 0; ri < runs.size(); ++ri) {
+        const Run& run = runs[ri];
         Tally all;
         nlohmann::json per_group = nlohmann::json::object();
         for (size_t gi = 0; gi < groups.size(); ++gi) {
-            const Group& g = groups[gi];
             Tally tg;
-            for (int64_t e : edit_images[gi]) {
-                std::vector<float> x(g.chw.begin() + e * per, g.chw.begin() + (e + 1) * per);
-                EditSession session(vit, sites, vit.upload_images(x, 1), {g.label}, locator.seed(), model_id, true,
-                                    vm["model"].as<std::string>());
-                const EditOutcome r = run_edit(session, locator, editor);
-                const std::vector<int32_t> gp = group_sets[gi].predict(), lp = loc_set.predict();
-                session.restore();
-                int gr_hits = 0;
-                for (int64_t i = 0; i < g.n; ++i) gr_hits += i != e && gp[i] == g.label;
-                int same = 0;
-                for (size_t i = 0; i < lp.size(); ++i) same += lp[i] == loc_base[i];
-                const double gr = g.n > 1 ? static_cast<double>(gr_hits) / (g.n - 1) : 0;
-                const double lr = lp.empty() ? 1.0 : static_cast<double>(same) / lp.size();
-                const double sr = gp[e] == g.label ? 1.0 : 0.0;
-                tg.add(sr, gr, g.n > 1, lr, r.time_s, r.steps);
-                all.add(sr, gr, g.n > 1, lr, r.time_s, r.steps);
-                ++done;
-                const nlohmann::json cur = all.json();
-                progress.update(done, {{"SR", cur["SR"]}, {"GR", cur["GR"]}, {"LR", cur["LR"]}},
-                                run.locator.name + (run.param.empty() ? "" : " " + sweep.key + "=" + run.param));
+            for (size_t k = 0; k < edit_images[gi].size(); ++k, ++next) {
+                const EditScore& sc = scores[next];
+                tg.add(sc.sr, sc.gr, sc.has_gr, sc.lr, sc.time_s, sc.steps);
+                all.add(sc.sr, sc.gr, sc.has_gr, sc.lr, sc.time_s, sc.steps);
             }
-            per_group[g.name] = tg.json();
+            per_group[groups[gi].name] = tg.json();
         }
         nlohmann::json j = all.json();
         j["locator"] = run.locator.name;
@@ -260,13 +329,12 @@ int cmd_bench(const std::vector<std::string>& args) {
         nlohmann::json params = nlohmann::json::object();
         for (const auto& [k, v] : run.locator.options) params["locator." + k] = v;
         for (const auto& [k, v] : run.editor.options) params["editor." + k] = v;
-        params["locator.sparsity"] = std::to_string(locator.sparsity());  // the budget in effect, default or not
+        params["locator.sparsity"] = std::to_string(run.sparsity);  // the budget in effect, default or not
         j["params"] = params;
         if (!run.param.empty()) j["sweep"] = {{"key", sweep.key}, {"value", run.param}};
         j["groups"] = per_group;
         out_runs.push_back(j);
     }
-    progress.finish();
 
     // Table.
     std::cout << std::left << std::setw(12) << "locator" << std::setw(10) << "editor" << std::setw(14)

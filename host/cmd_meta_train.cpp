@@ -20,6 +20,7 @@
 
 #include "chain.hpp"
 #include "cli.hpp"
+#include "mpi_world.hpp"
 #include "progress.hpp"
 #include "vitedit/dataset.hpp"
 #include "vitedit/edit_session.hpp"
@@ -100,6 +101,8 @@ int cmd_meta_train(const std::vector<std::string>& args) {
     po::variables_map vm;
     if (!parse("meta-train", "--model M [--data fmnist:train] [--out H.safetensors] [options]", desc, args, vm)) return 0;
 
+    World& world = World::get();
+    std::ostream& info = world.log();  // rank 0 reports; in an MPI job the others only compute
     const std::string model_path = vm["model"].as<std::string>();
     const std::string out = vm.count("out") ? vm["out"].as<std::string>() : companion_path(model_path, ".hypernet.safetensors");
     const std::string ckpt_path = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : companion_path(out, ".ckpt.safetensors");
@@ -124,7 +127,7 @@ int cmd_meta_train(const std::vector<std::string>& args) {
         throw UsageError("--temperature, --lr and --mask-lr must be positive; --edit-lr and --lambda non-negative");
     if (opt.cutmix_min < 1 || opt.cutmix_max < opt.cutmix_min) throw UsageError("need 1 <= --cutmix-min <= --cutmix-max");
     if (every < 0 || max_it < 0) throw UsageError("--checkpoint-every and --max-iterations must be non-negative");
-    {
+    if (world.root()) {  // the only rank that writes
         std::error_code ec;
         const auto dir = std::filesystem::path(out).parent_path();
         if (!dir.empty() && !std::filesystem::is_directory(dir) && !std::filesystem::create_directories(dir, ec))
@@ -141,7 +144,7 @@ int cmd_meta_train(const std::vector<std::string>& args) {
     for (const auto& s : sites) hsites.push_back({s.name, s.units});
 
     const DataSpec spec = parse_data_spec(vm["data"].as<std::string>());
-    std::cerr << "loading " << spec.text << " ...\n";
+    info << "loading " << spec.text << " ...\n";
     const Dataset data = load_dataset(spec);
     std::vector<size_t> pool;
     std::string held_note = "the model records no held-out subpopulations";
@@ -177,7 +180,7 @@ int cmd_meta_train(const std::vector<std::string>& args) {
     // ---- the hypernetwork: fresh or resumed ----
     // (OMP_WAIT_POLICY=PASSIVE is set for every command in main.cpp: spinning OpenMP threads made
     // meta-training 50x slower beside another job.)
-    auto backend = registry(vm).create_backend(vm["backend"].as<std::string>(), vm["backend-config"].as<std::string>());
+    auto backend = create_rank_backend(registry(vm), vm["backend"].as<std::string>(), vm["backend-config"].as<std::string>());
     Vit vit(backend, cfg, model.tensors);
     HypernetConfig hcfg;
     hcfg.dim = cfg.dim;
@@ -215,25 +218,31 @@ int cmd_meta_train(const std::vector<std::string>& args) {
         }
         net = std::make_unique<Hypernet>(backend, f.config, f.params);
         net->set_optimizer_state(f.optimizer);
-        std::cerr << "resuming from " << ckpt_path << " at iteration " << it << "\n";
+        info << "resuming from " << ckpt_path << " at iteration " << it << "\n";
     } else {
         net = std::make_unique<Hypernet>(backend, hcfg, opt.seed);
     }
 
-    MetaTrainer trainer(vit, sites, *net, opt, [&](size_t k) { return to_model_input(data.images[k], cfg); }, pool);
+    // In an MPI job every rank draws the same batches and trains its share of each (meta_train.hpp).
+    MetaTrainer trainer(vit, sites, *net, opt, [&](size_t k) { return to_model_input(data.images[k], cfg); }, pool,
+                        world.size() > 1 ? &world : nullptr);
     const int64_t stop = max_it > 0 ? std::min(max_it, opt.iterations) : opt.iterations;
     {
         const HypernetConfig& c = net->config();
-        std::cerr << "model: " << cfg.summary() << "; backend " << backend->name() << "\n"
-                  << "sites: fc1/fc2 of blocks";
-        for (int b : blocks) std::cerr << " " << b;
-        std::cerr << " (" << trainer.masker().units_per_sample() << " neurons); data: " << pool.size() << " images of " << spec.text
+        info << "model: " << cfg.summary() << "; backend " << backend->name() << "\n"
+             << "sites: fc1/fc2 of blocks";
+        for (int b : blocks) info << " " << b;
+        info << " (" << trainer.masker().units_per_sample() << " neurons); data: " << pool.size() << " images of " << spec.text
                   << ", " << held_note << "\n"
                   << "hypernetwork: " << c.depth << " blocks, width " << c.dim << ", " << c.heads << " heads, MLP " << c.mlp << ", "
                   << net->num_parameters() << " parameters\n"
                   << "meta-training: " << opt.iterations << " iterations of " << opt.batch << " pseudo-failures, " << opt.oracle.outer_steps
                   << " outer x (" << opt.oracle.inner_steps << " inner + 1) passes each, " << opt.distill_steps
                   << " distillation steps, lr " << opt.lr << " (cosine), seed " << opt.seed << "\n";
+        if (world.size() > 1)
+            info << "data-parallel: " << world.size() << " MPI ranks, each with " << opt.batch / world.size() << "-"
+                 << (opt.batch + world.size() - 1) / world.size() << " pseudo-failures of every batch; "
+                 << net->num_parameters() * 4 << " bytes of gradients summed per distillation step\n";
     }
 
     const HypernetProvenance prov{model_hash, blocks, ""};
@@ -252,6 +261,7 @@ int cmd_meta_train(const std::vector<std::string>& args) {
                     {"seconds", prior_seconds + std::chrono::duration<double>(Clock::now() - t_start).count()}};
     };
     auto save_ckpt = [&](int64_t at) {
+        if (!world.root()) return;  // every rank holds the same network: one writes
         const auto t0 = Clock::now();
         net->save(ckpt_path, prov, true, {{"vitedit.meta_checkpoint", state_json(at).dump()}});
         ckpt_s += std::chrono::duration<double>(Clock::now() - t0).count();
@@ -279,6 +289,11 @@ int cmd_meta_train(const std::vector<std::string>& args) {
         const double n = static_cast<double>(w.n);
         bar.update(it, {{"KL", w.kl_after / n}, {"KL0", w.kl_before / n}, {"BCE", w.bce / n}, {"mask", w.mask / n}});
         if (every > 0 && it % every == 0 && it < stop) save_ckpt(it);
+        if (world.size() > 1) {  // stop together: a rank leaving alone would hang the others' next sum
+            double stop_now = g_interrupted ? 1 : 0;
+            world.sum(&stop_now, 1);
+            g_interrupted = stop_now > 0;
+        }
         if (g_interrupted) break;
     }
     bar.finish();
@@ -287,7 +302,7 @@ int cmd_meta_train(const std::vector<std::string>& args) {
     const bool complete = it >= opt.iterations;
     if (!complete) {
         save_ckpt(it);
-        std::cerr << "checkpoint: " << ckpt_path << " (iteration " << it << " of " << opt.iterations
+        info << "checkpoint: " << ckpt_path << " (iteration " << it << " of " << opt.iterations
                   << "; continue with the same options plus --resume)\n";
     }
 
@@ -296,7 +311,7 @@ int cmd_meta_train(const std::vector<std::string>& args) {
     const int64_t done = it - first;
     const double other = seconds - tm.prefix_s - tm.inner_s - tm.outer_s - tm.distill_s;
     auto pct = [&](double s) { return seconds > 0 ? fmt(100.0 * s / seconds, 1) + "%" : std::string("-"); };
-    std::cerr << "time: " << fmt(seconds, 1) << " s for " << done << " iterations ("
+    info << "time: " << fmt(seconds, 1) << " s for " << done << " iterations ("
               << fmt(done > 0 ? done / seconds : 0.0, 3) << " it/s, " << fmt(done > 0 ? tm.passes / seconds : 0.0, 1)
               << " batched passes/s)\n"
               << "  prefix+targets " << fmt(tm.prefix_s, 1) << " s (" << pct(tm.prefix_s) << "), inner steps " << fmt(tm.inner_s, 1)
@@ -304,10 +319,10 @@ int cmd_meta_train(const std::vector<std::string>& args) {
               << "), distillation " << fmt(tm.distill_s, 1) << " s (" << pct(tm.distill_s) << "), checkpoints+other "
               << fmt(other, 1) << " s (" << pct(other) << ")\n";
     if (done > 0 && !complete)
-        std::cerr << "  at this rate all " << opt.iterations << " iterations take about "
+        info << "  at this rate all " << opt.iterations << " iterations take about "
                   << Progress::format_duration(seconds / done * opt.iterations) << "\n";
     if (g_interrupted) {
-        std::cerr << "interrupted at iteration " << it << "\n";
+        info << "interrupted at iteration " << it << "\n";
         return 130;
     }
     if (!complete) return 0;
@@ -317,8 +332,9 @@ int cmd_meta_train(const std::vector<std::string>& args) {
                      {"seconds", prior_seconds + seconds}, {"seconds_this_run", seconds},
                      {"final", {{"kl_before", last.kl_before}, {"kl_after", last.kl_after}, {"bce", last.bce}, {"mean_mask", last.mean_mask}}},
                      {"history", history}};
+    if (!world.root()) return 0;
     net->save(out, HypernetProvenance{model_hash, blocks, training.dump()});
-    std::cerr << "hypernetwork: " << out << "\n";
+    info << "hypernetwork: " << out << "\n";
     if (std::filesystem::exists(ckpt_path)) std::filesystem::remove(ckpt_path);
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "mpi_world.hpp"
 #include "vitedit/abi.h"
 
 namespace vitedit::cli {
@@ -29,8 +30,8 @@ const std::vector<Command>& commands() {
         {"apply", "apply an edit patch to the model it was made on", cmd_apply},
         {"revert", "take an edit patch off a patched model", cmd_revert},
         {"bench-data", "build the editing benchmark (failure groups, locality set, manifest) for a model", cmd_bench_data},
-        {"bench", "score locators/editors on failure groups: success, generalization, locality", cmd_bench},
-        {"meta-train", "meta-train the hypernetwork locator on CutMix pseudo-failures of a model's training images", cmd_meta_train},
+        {"bench", "score locators/editors on failure groups: success, generalization, locality", cmd_bench, true},
+        {"meta-train", "meta-train the hypernetwork locator on CutMix pseudo-failures of a model's training images", cmd_meta_train, true},
     };
     return table;
 }
@@ -41,11 +42,20 @@ static void usage(std::ostream& o) {
     for (const auto& c : vitedit::cli::commands()) o << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
 }
 
+static int run(int argc, char** argv);
+
 int main(int argc, char** argv) {
     // OpenMP threads (oneDNN's) that sleep instead of spinning while they wait: on a machine
     // shared with other work, spinning threads make every op many times slower. Set before any
     // backend (and so libgomp) is loaded; a user's own setting wins.
     setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+    using vitedit::cli::World;
+    World::init(&argc, &argv);
+    return World::finish(run(argc, argv));
+}
+
+static int run(int argc, char** argv) {
+    const vitedit::cli::World& world = vitedit::cli::World::get();
     if (argc < 2) {
         usage(std::cerr);
         return 2;
@@ -61,13 +71,20 @@ int main(int argc, char** argv) {
     }
     for (const auto& c : vitedit::cli::commands()) {
         if (name != c.name) continue;
+        if (world.size() > 1 && !c.multi_rank) {
+            if (world.root())
+                std::cerr << "vitedit " << name << ": runs in one process; of the commands only bench and meta-train share "
+                          << "their work across MPI ranks (this job has " << world.size() << ")\n";
+            return 2;
+        }
         try {
             return c.run(std::vector<std::string>(argv + 2, argv + argc));
         } catch (const vitedit::cli::UsageError& e) {
             std::cerr << "vitedit " << name << ": " << e.what() << "\n";
             return 2;
         } catch (const std::exception& e) {
-            std::cerr << "vitedit " << name << ": error: " << e.what() << "\n";
+            std::cerr << "vitedit " << name << ": " << (world.size() > 1 ? "rank " + std::to_string(world.rank()) + ": " : "")
+                      << "error: " << e.what() << "\n";
             return 1;
         }
     }

@@ -1,6 +1,8 @@
 // vitedit host — the progress bar.
 #include "progress.hpp"
 
+#include "mpi_world.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -13,7 +15,7 @@ namespace vitedit::cli {
 
 Progress::Progress(std::string label, int64_t total, int64_t start, double items_per_step, double line_interval_s)
     : label_(std::move(label)), total_(total), start_(start), done_(start), items_per_step_(items_per_step),
-      interval_(line_interval_s), tty_(isatty(fileno(stderr)) == 1) {
+      interval_(line_interval_s), tty_(isatty(fileno(stderr)) == 1), silent_(!World::get().root()) {
     t0_ = last_ = std::chrono::steady_clock::now();
 }
 
@@ -55,6 +57,7 @@ std::string Progress::render(bool final) const {
 }
 
 void Progress::draw(bool final) {
+    if (silent_) return;
     const std::string line = render(final);
     if (tty_) {
         std::cerr << "\r" << line << "\x1b[K";
@@ -85,6 +88,7 @@ void Progress::finish() {
 }
 
 void Progress::message(const std::string& text) {
+    if (silent_) return;
     if (tty_ && open_) std::cerr << "\r\x1b[K";
     std::cerr << text << "\n";
     if (tty_ && open_) std::cerr << render(false);

@@ -1,7 +1,8 @@
 // vitedit host — a progress bar on stderr: done/total, named metrics, it/s, ETA.
 //
 // On a terminal it redraws one line with '\r' (at most ~10 times a second); otherwise (a log file,
-// a pipe) it prints a full line every few seconds, so logs stay readable.
+// a pipe) it prints a full line every few seconds, so logs stay readable. In an MPI job only rank
+// 0 draws: the bar shows rank 0's share.
 #pragma once
 
 #include <chrono>
@@ -39,7 +40,7 @@ private:
     std::string label_;
     int64_t total_, start_, done_;
     double items_per_step_, interval_;
-    bool tty_, open_ = false, finished_ = false;
+    bool tty_, silent_, open_ = false, finished_ = false;
     std::vector<std::pair<std::string, double>> metrics_;
     std::string note_;
     std::chrono::steady_clock::time_point t0_, last_;

@@ -9,6 +9,7 @@ packages=(
   catch2 libstb-dev nlohmann-json3-dev zlib1g-dev libbenchmark-dev
   dataset-fashion-mnist            # the bundled benchmark's images
   python3 python3-torch python3-torchvision python3-numpy  # PyTorch cross-check in the tests
+  libopenmpi-dev openmpi-bin       # mpirun -np N vitedit bench|meta-train, and its tests
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -209,7 +209,7 @@ double Hypernet::bce(const std::vector<std::vector<float>>& scores, const std::v
 }
 
 double Hypernet::train_step(const std::vector<float>& features, int64_t n, const std::vector<std::vector<float>>& labels,
-                            float lr) {
+                            float lr, Collective* across, int64_t total_n) {
     Backend& be = *be_;
     const int64_t S = num_sites(), D = cfg_.dim, T = S + 1;
     if (static_cast<int64_t>(labels.size()) != S) throw Error("hypernetwork: labels for " + std::to_string(labels.size()) + " sites, expected " + std::to_string(S));
@@ -217,6 +217,7 @@ double Hypernet::train_step(const std::vector<float>& features, int64_t n, const
         if (static_cast<int64_t>(labels[s].size()) != n * cfg_.sites[s].units)
             throw Error("hypernetwork: site " + std::to_string(s) + " has " + std::to_string(labels[s].size()) +
                         " labels, expected " + std::to_string(n * cfg_.sites[s].units));
+    if (across && total_n < n) throw Error("hypernetwork: a data-parallel step needs the whole batch's row count");
 
     // Forward, keeping what backward needs.
     const Tensor x0 = assemble_tokens(features, n);
@@ -227,7 +228,7 @@ double Hypernet::train_step(const std::vector<float>& features, int64_t n, const
         block_forward(be, blocks_[k], shape_, x, y, &acts[k]);
         x = y;
     }
-    const double count = static_cast<double>(n * total_units());
+    const double count = static_cast<double>((across ? total_n : n) * total_units());
     double loss = 0;
     Tensor dx = be.zeros({n, T, D});
     for (int64_t s = 0; s < S; ++s) {
@@ -263,10 +264,28 @@ double Hypernet::train_step(const std::vector<float>& features, int64_t n, const
     for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < S * D; ++j) gq[j] += d0[i * T * D + j];
     grads_.at("queries").upload(gq);
+    if (across) reduce_gradients(*across, loss);
 
     for (const auto& name : names_)
         be.rmsprop_step(params_.at(name), grads_.at(name), sq_.at(name), nullptr, 0, lr, 0.99f, 1e-8f);
     return loss / count;
+}
+
+void Hypernet::reduce_gradients(Collective& across, double& loss) {
+    // One buffer, one collective call per step: every gradient in names_ order, then the loss.
+    std::vector<float> flat;
+    for (const auto& name : names_) {
+        const std::vector<float> g = grads_.at(name).download();
+        flat.insert(flat.end(), g.begin(), g.end());
+    }
+    across.sum(flat.data(), flat.size());
+    across.sum(&loss, 1);
+    size_t off = 0;
+    for (const auto& name : names_) {
+        const Tensor& g = grads_.at(name);
+        g.upload(flat.data() + off, g.numel());
+        off += static_cast<size_t>(g.numel());
+    }
 }
 
 std::map<std::string, HostTensor> Hypernet::last_grads() const {

@@ -195,15 +195,17 @@ const PluginRecord& Registry::find(int kind, const std::string& name) const {
     throw Error(msg);
 }
 
-std::shared_ptr<Backend> Registry::create_backend(const std::string& name, const std::string& config) {
+const PluginRecord& Registry::backend_record(const std::string& name) const {
+    if (!name.empty()) return find(VE_KIND_BACKEND, name);
     const PluginRecord* rec = nullptr;
-    if (name.empty()) {
-        for (const auto& r : records_)
-            if (r.usable && r.kind == VE_KIND_BACKEND && (!rec || r.score > rec->score)) rec = &r;
-        if (!rec) throw Error("no usable backend found (see `vitedit plugins`)");
-    } else {
-        rec = &find(VE_KIND_BACKEND, name);
-    }
+    for (const auto& r : records_)
+        if (r.usable && r.kind == VE_KIND_BACKEND && (!rec || r.score > rec->score)) rec = &r;
+    if (!rec) throw Error("no usable backend found (see `vitedit plugins`)");
+    return *rec;
+}
+
+std::shared_ptr<Backend> Registry::create_backend(const std::string& name, const std::string& config) {
+    const PluginRecord* rec = &backend_record(name);
     auto* entry = static_cast<const ve_backend_entry*>(rec->info->entry);
     ve_backend be{};
     char err[1024] = {0};

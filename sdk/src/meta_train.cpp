@@ -22,6 +22,19 @@ std::mt19937_64 make_rng(uint64_t seed, uint32_t purpose, uint64_t counter) {
 double uniform01(std::mt19937_64& r) { return static_cast<double>(r() >> 11) * (1.0 / 9007199254740992.0); }
 uint64_t below(std::mt19937_64& r, uint64_t n) { return n ? r() % n : 0; }
 
+// Rows [s.begin, s.end) of a batch: one process's share under data parallelism.
+MetaBatch rows_of(const MetaBatch& mb, RowShare s, size_t per_image, size_t units) {
+    const size_t B = mb.rects.size(), lo = static_cast<size_t>(s.begin), hi = static_cast<size_t>(s.end);
+    MetaBatch out;
+    for (size_t i = lo; i < hi; ++i) out.images.push_back(mb.images[i]);
+    for (size_t i = lo; i < hi; ++i) out.images.push_back(mb.images[i + B]);
+    out.rects.assign(mb.rects.begin() + lo, mb.rects.begin() + hi);
+    out.mixed.assign(mb.mixed.begin() + lo * per_image, mb.mixed.begin() + hi * per_image);
+    out.clean.assign(mb.clean.begin() + lo * per_image, mb.clean.begin() + hi * per_image);
+    out.u0.assign(mb.u0.begin() + lo * units, mb.u0.begin() + hi * units);
+    return out;
+}
+
 }  // namespace
 
 void cutmix_paste(float* dst, const float* src, int channels, int height, int width, int patch, const PatchRect& r) {
@@ -35,11 +48,14 @@ void cutmix_paste(float* dst, const float* src, int channels, int height, int wi
 }
 
 MetaTrainer::MetaTrainer(const Vit& vit, std::vector<EditSite> sites, Hypernet& hypernet, MetaTrainOptions options,
-                         std::function<std::vector<float>(size_t)> image, std::vector<size_t> pool)
+                         std::function<std::vector<float>(size_t)> image, std::vector<size_t> pool, Collective* across)
     : vit_(vit), sites_(sites), hyper_(hypernet), opt_(options), image_(std::move(image)), pool_(std::move(pool)),
-      masker_(vit, std::move(sites), options.oracle) {
+      across_(across), masker_(vit, std::move(sites), options.oracle) {
     const VitConfig& cfg = vit_.config();
     if (opt_.batch < 1) throw Error("meta-training: the batch must be at least 1");
+    if (across_ && opt_.batch < across_->size())
+        throw Error("meta-training: a batch of " + std::to_string(opt_.batch) + " cannot be shared by " +
+                    std::to_string(across_->size()) + " processes (each needs at least one pseudo-failure)");
     if (pool_.size() < 2 * static_cast<size_t>(opt_.batch))
         throw Error("meta-training needs at least " + std::to_string(2 * opt_.batch) + " images, the pool has " +
                     std::to_string(pool_.size()));
@@ -116,7 +132,7 @@ MetaBatch MetaTrainer::draw(int64_t iteration) const {
 MetaTrainer::Prepared MetaTrainer::prepare(const MetaBatch& mb) {
     Backend& be = vit_.backend();
     const VitConfig& cfg = vit_.config();
-    const int64_t B = opt_.batch, K = cfg.num_classes;
+    const int64_t B = static_cast<int64_t>(mb.rects.size()), K = cfg.num_classes;
     Prepared p;
     // Soft targets on the unmixed images, at temperature T.
     const std::vector<float> logits = vit_.forward(vit_.upload_images(mb.clean, B)).logits.download();
@@ -158,22 +174,32 @@ MetaIterationStats MetaTrainer::step(int64_t iteration) {
     const int64_t B = opt_.batch;
     MetaIterationStats st;
     auto t0 = Clock::now();
-    const MetaBatch mb = draw(iteration);
+    MetaBatch mb = draw(iteration);
+    if (across_) {
+        const size_t per = static_cast<size_t>(vit_.config().in_chans) * vit_.config().image_h() * vit_.config().image_w();
+        mb = rows_of(mb, RowShare::of(B, across_->rank(), across_->size()), per, static_cast<size_t>(masker_.units_per_sample()));
+    }
+    const int64_t rows = static_cast<int64_t>(mb.rects.size());
     const Prepared p = prepare(mb);
     timing_.prefix_s += since(t0);
 
     std::vector<float> u = mb.u0;
     const std::vector<float> kl = masker_.optimize(p.tokens, p.targets, u);
-    for (float v : p.kl_before) st.kl_before += v / B;
-    for (float v : kl) st.kl_after += v / B;
-    for (float v : OracleMasker::sigmoid(u, 10.0f)) st.mean_mask += v;
-    st.mean_mask /= static_cast<double>(u.size());
+    // Means over the whole batch: this process's sums, then (data-parallel) the sum of them all.
+    double sums[3] = {0, 0, 0};
+    for (float v : p.kl_before) sums[0] += v;
+    for (float v : kl) sums[1] += v;
+    for (float v : OracleMasker::sigmoid(u, 10.0f)) sums[2] += v;
+    if (across_) across_->sum(sums, 3);
+    st.kl_before = sums[0] / B;
+    st.kl_after = sums[1] / B;
+    st.mean_mask = sums[2] / static_cast<double>(B * masker_.units_per_sample());
 
     t0 = Clock::now();
-    const auto labels = label_masks(u, B);
+    const auto labels = label_masks(u, rows);
     for (int k = 0; k < opt_.distill_steps; ++k) {
         st.lr = lr_at(iteration * opt_.distill_steps + k);
-        const double loss = hyper_.train_step(p.features, B, labels, static_cast<float>(st.lr));
+        const double loss = hyper_.train_step(p.features, rows, labels, static_cast<float>(st.lr), across_, B);
         if (k == 0) st.bce = loss;
         st.bce_after = loss;
     }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "vitedit/backend.hpp"
+#include "vitedit/collective.hpp"
 #include "vitedit/safetensors.hpp"
 #include "vitedit/transformer_block.hpp"
 
@@ -70,8 +71,12 @@ public:
     double bce(const std::vector<std::vector<float>>& scores, const std::vector<std::vector<float>>& labels) const;
 
     // One RMSprop step on the BCE at learning rate lr. Returns the loss before the step.
+    // Data-parallel (`across` not null): these n rows are this process's share of a batch of
+    // total_n rows spread over the processes of `across`; the loss and every gradient are taken as
+    // the mean over all total_n rows (local sums, then Collective::sum), so every process makes
+    // the same step as one process with the whole batch would, up to float summation order.
     double train_step(const std::vector<float>& features, int64_t n, const std::vector<std::vector<float>>& labels,
-                      float lr);
+                      float lr, Collective* across = nullptr, int64_t total_n = 0);
     // The gradients of the last train_step (for tests), by parameter name.
     std::map<std::string, HostTensor> last_grads() const;
 
@@ -101,6 +106,8 @@ public:
 private:
     void build();
     Tensor assemble_tokens(const std::vector<float>& features, int64_t n) const;
+    // Sums every gradient and the loss over the processes of `across` (train_step's data-parallel case).
+    void reduce_gradients(Collective& across, double& loss);
 
     std::shared_ptr<Backend> be_;
     HypernetConfig cfg_;

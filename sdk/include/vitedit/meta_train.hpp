@@ -6,12 +6,19 @@
 // (seed, purpose, iteration), sampled by hand (no implementation-defined distributions), so an
 // iteration is a pure function of (seed, iteration, the hypernetwork's state): a run resumed from
 // a checkpoint draws exactly what the uninterrupted one would.
+//
+// Data parallelism: given a Collective of N processes, every process draws the same whole batch
+// (it depends on the seed, never on N), computes the oracle masks of its RowShare of it only, and
+// the distillation gradients are summed across processes before the same RMSprop step everywhere
+// (Hypernet::train_step). The hypernetwork thus follows the single-process run up to float
+// summation order, and a checkpoint holds no per-process state: resume with any N.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <vector>
 
+#include "vitedit/collective.hpp"
 #include "vitedit/hypernet.hpp"
 #include "vitedit/oracle_mask.hpp"
 
@@ -64,21 +71,25 @@ class MetaTrainer {
 public:
     // image(k): the model input ([C, H, W], normalized) of image k; pool: the indices allowed
     // (held-out images already removed by the caller). The hypernetwork's sites must be `sites`.
+    // across: the processes sharing each batch (null: this one alone); each needs a row, so
+    // options.batch >= across->size().
     MetaTrainer(const Vit& vit, std::vector<EditSite> sites, Hypernet& hypernet, MetaTrainOptions options,
-                std::function<std::vector<float>(size_t)> image, std::vector<size_t> pool);
+                std::function<std::vector<float>(size_t)> image, std::vector<size_t> pool, Collective* across = nullptr);
 
     const MetaTrainOptions& options() const { return opt_; }
     const OracleMasker& masker() const { return masker_; }
     MetaTiming timing() const;
 
     MetaBatch draw(int64_t iteration) const;
-    // Runs iteration `iteration` (0-based) and trains the hypernetwork on it.
+    // Runs iteration `iteration` (0-based) and trains the hypernetwork on it. The statistics are
+    // those of the whole batch on every process.
     MetaIterationStats step(int64_t iteration);
     // Hypernetwork lr at distillation step t of the whole run (cosine from lr to 0).
     double lr_at(int64_t t) const;
 
     // The pieces of step(), for tests: soft targets softmax(f(x)/T) of the clean images [B, K],
-    // the CLS features [B, D] of the mixed images, and the label masks per site [B * H_s].
+    // the CLS features [B, D] of the mixed images, and the label masks per site [B * H_s]
+    // (B: the batch's rows, batch.rects.size()).
     struct Prepared {
         Tensor tokens, targets;
         std::vector<float> features, kl_before;
@@ -93,6 +104,7 @@ private:
     MetaTrainOptions opt_;
     std::function<std::vector<float>(size_t)> image_;
     std::vector<size_t> pool_;
+    Collective* across_;
     OracleMasker masker_;
     MetaTiming timing_;
 };

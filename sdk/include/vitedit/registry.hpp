@@ -48,7 +48,10 @@ public:
     // (and why an unusable one with that name was refused) otherwise.
     const PluginRecord& find(int kind, const std::string& name) const;
 
-    // Creates a backend by name ("" = the usable backend with the highest probe score).
+    // The usable backend of that name ("" = the usable backend with the highest probe score);
+    // throws vitedit::Error when there is none.
+    const PluginRecord& backend_record(const std::string& name) const;
+    // Creates a backend by name (as backend_record chooses it).
     std::shared_ptr<Backend> create_backend(const std::string& name, const std::string& config = "");
 
     // The host services table handed to plugins (logging to stderr by default).
