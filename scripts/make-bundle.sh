@@ -30,7 +30,7 @@ for step in "${steps[@]}"; do
         --renderings upside-down,noisy,blurred --no-natural ;;
     meta-train)
       $V meta-train --model $M --data fmnist:train --out samples/models/vit-fmnist.hypernet.safetensors \
-        --iterations "${META_ITERATIONS:-1500}" --edit-lr "${META_EDIT_LR:-1e-2}" --seed 0 ;;
+        --iterations "${META_ITERATIONS:-1500}" --edit-lr "${META_EDIT_LR:-1e-2}" --lr "${META_LR:-1e-3}" --seed 0 ;;
     bench)
       # One editor setting for every locator; the budget (sparsity) is swept. The same on the
       # benchmark and on the failure kinds it does not contain.
