@@ -182,13 +182,17 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
     const nlohmann::json ref = nlohmann::json::parse(rj);
     const SafeTensorsFile edited = read_safetensors((dir / "reference.safetensors").string());
     double diff = 0, moved = 0;
+    int64_t over = 0, compared = 0;  // elements beyond the 1e-5 target, of all site elements
     for (const auto& s : sites) {
         const std::vector<float> mine = vit.param(s.name).download();
         const auto& theirs = edited.tensors.at(s.name).data;
         const auto& orig = model.tensors.at(s.name).data;
         if (theirs.size() != mine.size()) throw Error("the reference returned " + s.name + " with another shape");
         for (size_t i = 0; i < mine.size(); ++i) {
-            diff = std::max(diff, static_cast<double>(std::fabs(mine[i] - theirs[i])));
+            const double d = std::fabs(mine[i] - theirs[i]);
+            diff = std::max(diff, d);
+            over += d > 1e-5;
+            ++compared;
             moved = std::max(moved, static_cast<double>(std::fabs(theirs[i] - orig[i])));
         }
     }
@@ -203,6 +207,8 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
                       {"torch", ref.at("torch")}};
     j["weights_max_abs_diff"] = diff;
     j["weights_max_abs_change"] = moved;
+    j["weights_over_1e-5"] = over;
+    j["weights_compared"] = compared;
     j["speedup_step"] = ref_step / r.step_s;
     j["speedup_eval"] = j["vitedit"]["eval_images_per_s"].get<double>() / ref.at("eval_images_per_s").get<double>();
     return j;
@@ -239,7 +245,9 @@ void print_table(const nlohmann::json& out) {
                   << fmt(v["eval_limit_images_per_s"].get<double>() / v["eval_images_per_s"].get<double>()) << "x\n";
         std::cout << std::left << std::setw(22) << "" << "edited weights after " << c["steps"] << " steps: max |vitedit - LibTorch| "
                   << (ref ? fmt(c["weights_max_abs_diff"].get<double>()) + " (max change " +
-                                fmt(c["weights_max_abs_change"].get<double>()) + ")"
+                                fmt(c["weights_max_abs_change"].get<double>()) + "; " +
+                                std::to_string(c["weights_over_1e-5"].get<int64_t>()) + " of " +
+                                std::to_string(c["weights_compared"].get<int64_t>()) + " elements over 1e-5)"
                           : "-")
                   << "; peak RSS vitedit " << fmt(v["peak_rss_mb"].get<double>(), 4) << " MB"
                   << (ref ? ", reference " + fmt(c["reference"]["peak_rss_mb"].get<double>(), 4) + " MB" : "") << "\n";
