@@ -1,10 +1,38 @@
 // vitedit host — shared option handling.
 #include "cli.hpp"
 
+#include <sys/resource.h>
+
 #include <iostream>
 #include <sstream>
 
 namespace vitedit::cli {
+
+void add_cache_option(po::options_description& desc) {
+    desc.add_options()("cache-mb", po::value<double>(),
+                       "memory budget (MiB) for the cached frozen prefix of evaluation images; images beyond it are "
+                       "recomputed from scratch at every evaluation (default: no limit)");
+}
+
+int64_t cache_budget_bytes(const po::variables_map& vm) {
+    if (!vm.count("cache-mb")) return -1;
+    const double mb = vm["cache-mb"].as<double>();
+    if (!(mb >= 0)) throw UsageError("--cache-mb must be >= 0");
+    return static_cast<int64_t>(mb * 1024.0 * 1024.0);
+}
+
+void report_cache(const std::string& what, int64_t cached, int64_t total, const po::variables_map& vm) {
+    if (cached >= total || !vm.count("cache-mb")) return;
+    std::cerr << "note: --cache-mb " << vm["cache-mb"].as<double>() << " holds the frozen prefix of " << cached << " of "
+              << total << " " << what << "; the other " << (total - cached)
+              << " run the whole model at every evaluation (slower)\n";
+}
+
+double peak_rss_mb() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
+}
 
 bool parse(const std::string& command, const std::string& usage, po::options_description& desc,
            const std::vector<std::string>& args, po::variables_map& vm,

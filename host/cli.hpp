@@ -36,6 +36,15 @@ void add_backend_option(po::options_description& desc);
 // Scans the search path (explicit --plugin-dir first).
 Registry& registry(const po::variables_map& vm);
 
+// --cache-mb: the budget of the frozen-prefix cache of evaluation image sets; bytes, or -1 for
+// no limit (the default).
+void add_cache_option(po::options_description& desc);
+int64_t cache_budget_bytes(const po::variables_map& vm);
+// Says on stderr how much of an image set the budget let be cached, when not all of it.
+void report_cache(const std::string& what, int64_t cached, int64_t total, const po::variables_map& vm);
+// Peak resident memory of this process so far (getrusage), MiB.
+double peak_rss_mb();
+
 // --heads, --ln-eps, --mean, --std, --classes: override the model file's metadata.
 void add_model_overrides(po::options_description& desc);
 ConfigOverrides model_overrides(const po::variables_map& vm);

@@ -150,6 +150,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         ("plot", po::value<std::string>(), "write a GR-vs-LR plot (SVG) here")
         ("min-lr", po::value<double>()->default_value(Floors{}.min_lr), "locality floor of the per-locator 'best GR' summary")
         ("min-sr", po::value<double>()->default_value(Floors{}.min_sr), "success floor of the per-locator 'best GR' summary");
+    add_cache_option(desc);
     add_backend_option(desc);
     add_plugin_options(desc);
     po::variables_map vm;
@@ -225,14 +226,23 @@ int cmd_bench(const std::vector<std::string>& args) {
     const auto sites = ffn_sites(cfg, blocks);
     const int lowest = *std::min_element(blocks.begin(), blocks.end());
     const std::string model_id = tensors_hash(model.tensors);
-    ImageSet loc_set(vit, loc_chw, static_cast<int64_t>(locality.size()), lowest);
+    // One budget for the locality set and every group's set, in that order.
+    int64_t budget = cache_budget_bytes(vm), cached = 0, total_images = 0;
+    auto left = [&](const ImageSet& s) {
+        cached += s.cached_images();
+        total_images += s.size();
+        if (budget >= 0) budget = std::max<int64_t>(0, budget - s.cached_bytes());
+    };
+    ImageSet loc_set(vit, loc_chw, static_cast<int64_t>(locality.size()), lowest, 128, budget);
+    left(loc_set);
     const std::vector<int32_t> loc_base = loc_set.predict();
     std::vector<ImageSet> group_sets;
     std::vector<std::vector<int64_t>> edit_images;
     std::mt19937_64 rng(seed);
     size_t total_edits = 0;
     for (const auto& g : groups) {
-        group_sets.emplace_back(vit, g.chw, g.n, lowest);
+        group_sets.emplace_back(vit, g.chw, g.n, lowest, 128, budget);
+        left(group_sets.back());
         std::vector<int64_t> idx(static_cast<size_t>(g.n));
         std::iota(idx.begin(), idx.end(), 0);
         if (max_edits > 0 && static_cast<int64_t>(idx.size()) > max_edits) {
@@ -243,6 +253,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         total_edits += idx.size();
         edit_images.push_back(idx);
     }
+    if (world.root()) report_cache("evaluation images", cached, total_images, vm);
     if (world.root())
         std::cerr << "bench: " << groups.size() << " groups, " << total_edits << " edits per run, " << runs.size()
                   << " runs, locality set " << locality.size() << " images, backend " << backend->name()
@@ -353,7 +364,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     print_best(std::cout, best);
     if (vm.count("json")) {
         nlohmann::json doc = {{"model", vm["model"].as<std::string>()}, {"model_hash", model_id}, {"seed", seed},
-                              {"groups", groups.size()}, {"locality", locality.size()}, {"runs", out_runs}, {"best", best}};
+                              {"groups", groups.size()}, {"locality", locality.size()}, {"runs", out_runs}, {"best", best},
+                              {"cached_images", cached}, {"evaluation_images", total_images}, {"peak_rss_mb", peak_rss_mb()}};
         write_file_atomic(vm["json"].as<std::string>(), doc.dump(2) + "\n");
     }
     if (vm.count("plot")) {

@@ -75,6 +75,7 @@ int cmd_edit(const std::vector<std::string>& args) {
         ("no-cache", "recompute the frozen blocks below the edit sites at every step (slower; for measurement)")
         ("json", "print one JSON object");
     add_chain_options(desc);
+    add_cache_option(desc);
     add_backend_option(desc);
     add_plugin_options(desc);
     add_model_overrides(desc);
@@ -144,7 +145,10 @@ int cmd_edit(const std::vector<std::string>& args) {
             g.insert(g.end(), x.begin(), x.end());
             ++gen_n;
         }
-        if (gen_n > 0) gen_set = std::make_unique<ImageSet>(vit, g, gen_n, lowest);
+        if (gen_n > 0) {
+            gen_set = std::make_unique<ImageSet>(vit, g, gen_n, lowest, 128, cache_budget_bytes(vm));
+            report_cache("generalization images", gen_set->cached_images(), gen_n, vm);
+        }
     }
     if (vm.count("locality")) {
         const Dataset loc = load_image_folder(vm["locality"].as<std::string>());
@@ -153,7 +157,10 @@ int cmd_edit(const std::vector<std::string>& args) {
             auto x = to_model_input(img, cfg);
             l.insert(l.end(), x.begin(), x.end());
         }
-        loc_set = std::make_unique<ImageSet>(vit, l, static_cast<int64_t>(loc.size()), lowest);
+        int64_t budget = cache_budget_bytes(vm);
+        if (budget >= 0 && gen_set) budget = std::max<int64_t>(0, budget - gen_set->cached_bytes());
+        loc_set = std::make_unique<ImageSet>(vit, l, static_cast<int64_t>(loc.size()), lowest, 128, budget);
+        report_cache("locality images", loc_set->cached_images(), loc_set->size(), vm);
         loc_before = loc_set->predict();
     }
 
@@ -208,7 +215,7 @@ int cmd_edit(const std::vector<std::string>& args) {
         nlohmann::json j = {{"success", r.success}, {"steps", r.steps}, {"loss", r.loss}, {"time_s", r.time_s},
                             {"step_s", r.step_s}, {"locate_s", r.locate_s}, {"budget", static_cast<double>(kept) / total},
                             {"correct_before", before.num_correct}, {"correct_after", after.num_correct},
-                            {"written", write}, {"mask", mask}};
+                            {"written", write}, {"mask", mask}, {"peak_rss_mb", peak_rss_mb()}};
         j["SR"] = static_cast<double>(after.num_correct) / N;
         if (gr >= 0) j["GR"] = gr;
         if (lr >= 0) j["LR"] = lr;

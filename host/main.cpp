@@ -19,6 +19,7 @@ int cmd_revert(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_meta_train(const std::vector<std::string>& args);
 int cmd_bench_data(const std::vector<std::string>& args);
+int cmd_perf(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
@@ -32,6 +33,7 @@ const std::vector<Command>& commands() {
         {"bench-data", "build the editing benchmark (failure groups, locality set, manifest) for a model", cmd_bench_data},
         {"bench", "score locators/editors on failure groups: success, generalization, locality", cmd_bench, true},
         {"meta-train", "meta-train the hypernetwork locator on CutMix pseudo-failures of a model's training images", cmd_meta_train, true},
+        {"perf", "edit step and evaluation speed against the LibTorch reference approach and the arithmetic limit", cmd_perf},
     };
     return table;
 }

@@ -12,12 +12,31 @@ using author::Invalid;
 
 BufferRegistry::~BufferRegistry() {
     for (auto& kv : sizes_) std::free(const_cast<void*>(kv.first));
+    for (auto& kv : cached_) std::free(kv.second);
 }
+
+namespace {
+uint64_t rounded_size(uint64_t bytes) {
+    const uint64_t a = BufferRegistry::kAlignment;
+    const uint64_t r = (bytes + a - 1) / a * a;
+    return r == 0 ? a : r;
+}
+}  // namespace
 
 ve_buffer BufferRegistry::alloc(uint64_t bytes) {
     if (bytes > UINT64_MAX - kAlignment) throw std::bad_alloc();
-    uint64_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-    if (rounded == 0) rounded = kAlignment;
+    const uint64_t rounded = rounded_size(bytes);
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = cached_.find(rounded);
+        if (it != cached_.end()) {
+            void* p = it->second;
+            sizes_.emplace(p, bytes);  // may throw: the block then stays cached
+            cached_.erase(it);
+            cached_bytes_ -= rounded;
+            return static_cast<ve_buffer>(p);
+        }
+    }
     void* p = std::aligned_alloc(kAlignment, static_cast<size_t>(rounded));
     if (!p) throw std::bad_alloc();
     try {
@@ -35,7 +54,16 @@ void BufferRegistry::free(ve_buffer buffer) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = sizes_.find(buffer);
     if (it == sizes_.end()) return;
+    const uint64_t rounded = rounded_size(it->second);
     sizes_.erase(it);
+    if (cached_bytes_ + rounded <= kMaxCachedBytes) {
+        try {
+            cached_.emplace(rounded, buffer);
+            cached_bytes_ += rounded;
+            return;
+        } catch (...) {
+        }
+    }
     std::free(buffer);
 }
 

@@ -1,5 +1,8 @@
 // The oneDNN backend's host allocations: 64-byte aligned blocks, each remembered with its size
-// so that every tensor descriptor and every upload/download can be bounds-checked.
+// so that every tensor descriptor and every upload/download can be bounds-checked. Freed blocks
+// are kept (up to kMaxCachedBytes) and handed out again for a request of the same rounded size:
+// an edit step or an evaluation batch allocates the same temporaries every time, and after the
+// first one no step touches the allocator or faults in fresh pages.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +16,7 @@ namespace vitedit::onednn {
 class BufferRegistry {
 public:
     static constexpr uint64_t kAlignment = 64;
+    static constexpr uint64_t kMaxCachedBytes = 512ull << 20;
 
     BufferRegistry() = default;
     BufferRegistry(const BufferRegistry&) = delete;
@@ -31,6 +35,8 @@ public:
 private:
     mutable std::mutex mutex_;
     std::unordered_map<const void*, uint64_t> sizes_;
+    std::unordered_multimap<uint64_t, void*> cached_;  // rounded size -> freed block
+    uint64_t cached_bytes_ = 0;
 };
 
 }  // namespace vitedit::onednn

@@ -89,6 +89,12 @@ public:
     void penalty_grad(const ve_tensor& w, const ve_tensor& w0, const ve_tensor& g, float c,
                       int p) override;
 
+    // units.cpp
+    void gather_units(const ve_tensor& src, int axis, const int32_t* index, int64_t count,
+                      const ve_tensor& dst) override;
+    void scatter_units(const ve_tensor& src, int axis, const int32_t* index, int64_t count,
+                       const ve_tensor& dst) override;
+
 private:
     View view(const ve_tensor& t, const char* name) const { return make_view(buffers_, &t, name); }
     View view(const ve_tensor* t, const char* name) const { return make_view(buffers_, t, name); }

@@ -89,6 +89,13 @@ void OnednnBackend::rmsprop_step(const ve_tensor& w_t, const ve_tensor& g_t, con
     const float* gs = g.data;
     float* ss = sq.data;
     for_each_masked(p, [=](int64_t i, float m) {
+        if (m == 0.0f) {
+            // Unmasked: w keeps its value and sq only decays, so read sq alone (most elements
+            // of an edit are unmasked; this is most of the step's memory traffic saved).
+            const float s = ss[i];
+            if (s != 0.0f) ss[i] = alpha * s;
+            return;
+        }
         const float gm = gs[i] * m;
         const float s = alpha * ss[i] + (1.0f - alpha) * gm * gm;
         ss[i] = s;

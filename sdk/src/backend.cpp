@@ -208,6 +208,8 @@ void Backend::axpby(float a, const Tensor& x, float b, const Tensor& y) { VE_CAL
 void Backend::add(const Tensor& a, const Tensor& b, const Tensor& o) { VE_CALL(add, a.ptr(), b.ptr(), o.ptr()); }
 void Backend::gemm(bool ta, bool tb, float alpha, const Tensor& a, const Tensor& b, float beta, const Tensor& c) {
     VE_CALL(gemm, ta ? 1 : 0, tb ? 1 : 0, alpha, a.ptr(), b.ptr(), beta, c.ptr());
+    const int64_t k = ta ? a.dim(-2) : a.dim(-1);
+    gemm_flops_ += 2.0 * static_cast<double>(c.numel()) * static_cast<double>(k);
 }
 void Backend::bias_add(const Tensor& y, const Tensor& bias) { VE_CALL(bias_add, y.ptr(), bias.ptr()); }
 void Backend::bias_grad(const Tensor& dy, const Tensor& db, float beta) { VE_CALL(bias_grad, dy.ptr(), db.ptr(), beta); }
@@ -262,6 +264,29 @@ void Backend::adam_step(const Tensor& w, const Tensor& g, const Tensor& m, const
 void Backend::penalty_grad(const Tensor& w, const Tensor& w0, const Tensor& g, float c, int p) {
     if (be_.ops->struct_size < offsetof(ve_backend_ops, penalty_grad) + sizeof(void*)) unsupported("penalty_grad");
     VE_CALL(penalty_grad, w.ptr(), w0.ptr(), g.ptr(), c, p);
+}
+
+bool Backend::has_unit_ops() {
+    if (unit_ops_ >= 0) return unit_ops_ == 1;
+    unit_ops_ = 0;
+    const ve_backend_ops* o = be_.ops;
+    if (o->struct_size < offsetof(ve_backend_ops, scatter_units) + sizeof(void*) || !o->gather_units || !o->scatter_units)
+        return false;
+    // A backend built on backend_author.hpp has every entry and answers VE_ERR_UNSUPPORTED for
+    // what it does not implement: ask once on a 1x1 tensor.
+    Tensor a = zeros({1, 1}), b = zeros({1, 1});
+    const int32_t idx = 0;
+    unit_ops_ = o->gather_units(be_.ctx, a.ptr(), VE_MASK_ROWS, &idx, 1, b.ptr()) == VE_OK &&
+                o->scatter_units(be_.ctx, b.ptr(), VE_MASK_COLS, &idx, 1, a.ptr()) == VE_OK;
+    return unit_ops_ == 1;
+}
+void Backend::gather_units(const Tensor& src, int axis, const std::vector<int32_t>& index, const Tensor& dst) {
+    if (!has_unit_ops()) unsupported("gather_units");
+    VE_CALL(gather_units, src.ptr(), axis, index.data(), static_cast<int64_t>(index.size()), dst.ptr());
+}
+void Backend::scatter_units(const Tensor& src, int axis, const std::vector<int32_t>& index, const Tensor& dst) {
+    if (!has_unit_ops()) unsupported("scatter_units");
+    VE_CALL(scatter_units, src.ptr(), axis, index.data(), static_cast<int64_t>(index.size()), dst.ptr());
 }
 
 #undef VE_CALL

@@ -122,6 +122,7 @@ EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, s
             throw Error("site " + s.name + " is " + shape_str(w.shape()) + ", expected [" + std::to_string(s.rows) + "," +
                         std::to_string(s.cols) + "]");
         lowest_ = std::min(lowest_, s.block);
+        if (s.block == cfg.depth - 1) cls_last_ = false;
         weights_.push_back(w);
         Tensor orig = be.empty(w.shape());
         be.copy(w, orig);
@@ -132,7 +133,17 @@ EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, s
     // The original model's CLS features (the hypernetwork's input) and the frozen prefix.
     auto out = vit_.forward(images_);
     features_ = out.features.download();
-    if (use_cache_) prefix_ = vit_.forward_prefix(images_, lowest_);
+    if (use_cache_) {
+        prefix_ = vit_.forward_prefix(images_, lowest_);
+        // Sites of the lowest block all in its MLP: its attention half is frozen too.
+        bool mlp_only = true;
+        for (const auto& s : sites_)
+            if (s.block == lowest_ && s.name.find(".mlp.") == std::string::npos) mlp_only = false;
+        if (mlp_only) {
+            mlp_in_ = vit_.forward_attention(prefix_, lowest_);
+            prefix_ = Tensor();
+        }
+    }
 
     table_.struct_size = sizeof(ve_edit_session);
     table_.session = this;
@@ -162,8 +173,12 @@ ve_edit_eval EditSession::evaluate(bool want_grads) {
     Backend& be = vit_.backend();
     const int64_t N = static_cast<int64_t>(labels_.size());
     Vit::Activations acts;
+    // No site lies in the last block (checked when the session was made): it runs for the CLS row.
+    acts.cls_last = cls_last_;
     Vit::Output out;
-    if (use_cache_) {
+    if (use_cache_ && mlp_in_.x_mid.defined()) {
+        out = vit_.forward_from_mlp(mlp_in_, lowest_, want_grads ? &acts : nullptr);
+    } else if (use_cache_) {
         out = vit_.forward_suffix(prefix_, lowest_, want_grads ? &acts : nullptr);
     } else {
         out = vit_.forward(images_, want_grads ? &acts : nullptr);
@@ -184,7 +199,7 @@ ve_edit_eval EditSession::evaluate(bool want_grads) {
     if (want_grads) {
         std::map<std::string, Tensor> grads;
         for (size_t i = 0; i < sites_.size(); ++i) grads[sites_[i].name] = grads_[i];
-        vit_.backward(acts, dlogits, grads);
+        vit_.backward(acts, dlogits, grads, 0.0f, units_.empty() ? nullptr : &units_);
     }
     return e;
 }
@@ -196,6 +211,14 @@ void EditSession::set_masks(const std::vector<std::vector<float>>& masks) {
             throw Error("mask of site " + sites_[i].name + " has " + std::to_string(masks[i].size()) + " entries, expected " +
                         std::to_string(sites_[i].units));
         masks_[i].upload(masks[i]);
+    }
+    // From now on only the masked neurons' gradients are computed (the rest stay zero).
+    units_.clear();
+    for (size_t i = 0; i < sites_.size(); ++i) {
+        std::vector<int32_t>& idx = units_[sites_[i].name];
+        for (size_t u = 0; u < masks[i].size(); ++u)
+            if (masks[i][u] != 0.0f) idx.push_back(static_cast<int32_t>(u));
+        vit_.backend().fill(grads_[i], 0.0f);
     }
 }
 

@@ -5,7 +5,8 @@
 
 namespace vitedit {
 
-ImageSet::ImageSet(const Vit& vit, const std::vector<float>& chw, int64_t n, int from, int64_t batch)
+ImageSet::ImageSet(const Vit& vit, const std::vector<float>& chw, int64_t n, int from, int64_t batch,
+                   int64_t cache_budget_bytes)
     : vit_(vit), n_(n), batch_(batch), from_(from) {
     const VitConfig& c = vit.config();
     const int64_t per = static_cast<int64_t>(c.in_chans) * c.image_h() * c.image_w();
@@ -14,8 +15,17 @@ ImageSet::ImageSet(const Vit& vit, const std::vector<float>& chw, int64_t n, int
     for (int64_t s = 0; s < n; s += batch_) {
         const int64_t m = std::min(batch_, n - s);
         std::vector<float> part(chw.begin() + s * per, chw.begin() + (s + m) * per);
+        counts_.push_back(m);
+        const int64_t bytes = m * c.tokens() * c.dim * static_cast<int64_t>(sizeof(float));
+        if (from_ > 0 && cache_budget_bytes >= 0 && cached_bytes_ + bytes > cache_budget_bytes) {
+            tokens_.emplace_back();
+            host_.push_back(std::move(part));
+            continue;
+        }
         Tensor images = vit.upload_images(part, m);
         tokens_.push_back(from_ > 0 ? vit.forward_prefix(images, from_) : images);
+        host_.emplace_back();
+        if (from_ > 0) cached_n_ += m, cached_bytes_ += bytes;
     }
 }
 
@@ -23,8 +33,12 @@ std::vector<int32_t> ImageSet::predict() const {
     std::vector<int32_t> out;
     out.reserve(static_cast<size_t>(n_));
     const int K = vit_.config().num_classes;
-    for (const Tensor& t : tokens_) {
-        const std::vector<float> logits = (from_ > 0 ? vit_.forward_suffix(t, from_) : vit_.forward(t)).logits.download();
+    for (size_t b = 0; b < tokens_.size(); ++b) {
+        const Tensor& t = tokens_[b];
+        const std::vector<float> logits =
+            (!t.defined() ? vit_.forward(vit_.upload_images(host_[b], counts_[b]))
+                          : from_ > 0 ? vit_.forward_suffix(t, from_) : vit_.forward(t))
+                .logits.download();
         for (size_t i = 0; i < logits.size() / K; ++i) {
             const float* l = &logits[i * K];
             out.push_back(static_cast<int32_t>(std::max_element(l, l + K) - l));

@@ -72,7 +72,6 @@ void ffn_param_grads(Backend& be, const Tensor& dy, const Tensor& x, const Tenso
 void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const Tensor& x,
                    const Tensor& out, BlockActivations* acts) {
     const int64_t N = x.dim(0), T = x.dim(1), D = x.dim(2), R = N * T;
-    const int64_t H = p.fc1_w.dim(-2);
     const int heads = s.heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(D / heads));
     const Tensor x2 = x.reshape({R, D});
@@ -105,14 +104,25 @@ void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const
     if (acts) a.mean2 = be.empty({R}), a.rstd2 = be.empty({R});
     be.layernorm_fwd(xm2, p.norm2_w, p.norm2_b, s.ln_eps, a.ln2, acts ? &a.mean2 : nullptr,
                      acts ? &a.rstd2 : nullptr);
+    block_forward_mlp(be, p, a.x_mid, a.ln2, out, &a);
+}
+
+void block_forward_mlp(Backend& be, const BlockParams& p, const Tensor& x_mid, const Tensor& ln2, const Tensor& out,
+                       BlockActivations* acts) {
+    const int64_t N = x_mid.dim(0), T = x_mid.dim(1), D = x_mid.dim(2), R = N * T;
+    const int64_t H = p.fc1_w.dim(-2);
+    BlockActivations local;
+    BlockActivations& a = acts ? *acts : local;
+    if (!a.x.defined()) a.x = x_mid;  // the MLP half alone: only the shape of x is read later
+    a.x_mid = x_mid;
+    a.ln2 = ln2;
     a.hidden = be.empty({R, H});
-    ffn_forward(be, a.ln2, p.fc1_w, p.fc1_b, a.hidden, N);
+    ffn_forward(be, ln2, p.fc1_w, p.fc1_b, a.hidden, N);
     a.act = be.empty({R, H});
     be.gelu_fwd(a.hidden, a.act);
-
     const Tensor out2 = out.reshape({R, D});
     ffn_forward(be, a.act, p.fc2_w, p.fc2_b, out2, N);
-    be.add(out2, xm2, out2);
+    be.add(out2, x_mid.reshape({R, D}), out2);
 }
 
 void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, const BlockActivations& a,
@@ -137,15 +147,58 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
     if (deepest < 0) return;
 
     const Tensor dz = dout.reshape({R, D});
-    ffn_param_grads(be, dz, a.act, g.fc2_w, g.fc2_b, beta, N);
+    // Gradients of the masked neurons only, where asked and possible (see BlockGrads).
+    const bool units_ok = beta == 0.0f && p.fc1_w.ndim() == 2 && p.fc2_w.ndim() == 2 && (g.fc1_rows || g.fc2_cols) &&
+                          be.has_unit_ops();
+    const std::vector<int32_t>* rows1 = units_ok && g.fc1_w.defined() ? g.fc1_rows : nullptr;
+    const std::vector<int32_t>* cols2 = units_ok && g.fc2_w.defined() ? g.fc2_cols : nullptr;
+    if (cols2) {
+        // dW2[:, M] = dz^T @ act[:, M]
+        const int64_t k = static_cast<int64_t>(cols2->size());
+        if (k > 0) {
+            Tensor actM = be.empty({R, k}), gM = be.empty({D, k});
+            be.gather_units(a.act, VE_MASK_COLS, *cols2, actM);
+            be.gemm(true, false, 1.0f, dz, actM, 0.0f, gM);
+            be.scatter_units(gM, VE_MASK_COLS, *cols2, g.fc2_w);
+        }
+        if (g.fc2_b.defined()) be.bias_grad(dz, g.fc2_b, beta);
+    } else {
+        ffn_param_grads(be, dz, a.act, g.fc2_w, g.fc2_b, beta, N);
+    }
     if (deepest < kFc1) return;
 
+    if (rows1 && deepest == kFc1 && !g.fc1_b.defined()) {
+        // The lowest block: nothing below fc1 is wanted, so only the masked hidden units' gradient
+        // is needed. dW1[M, :] = (gelu'(h[:, M]) * (dz @ W2[:, M]))^T @ ln2.
+        const int64_t k = static_cast<int64_t>(rows1->size());
+        if (k == 0) return;
+        Tensor w2M = be.empty({D, k}), hM = be.empty({R, k}), dactM = be.empty({R, k}), dhM = be.empty({R, k});
+        be.gather_units(p.fc2_w, VE_MASK_COLS, *rows1, w2M);
+        be.gather_units(a.hidden, VE_MASK_COLS, *rows1, hM);
+        be.gemm(false, false, 1.0f, dz, w2M, 0.0f, dactM);
+        be.gelu_bwd(dactM, hM, dhM);
+        Tensor gM = be.empty({k, D});
+        be.gemm(true, false, 1.0f, dhM, a.ln2, 0.0f, gM);
+        be.scatter_units(gM, VE_MASK_ROWS, *rows1, g.fc1_w);
+        return;
+    }
     Tensor dact = be.empty({R, H});
     ffn_input_grad(be, dz, p.fc2_w, dact, N);
     Tensor dh = be.empty({R, H});
     be.gelu_bwd(dact, a.hidden, dh);
     dact = Tensor();
-    ffn_param_grads(be, dh, a.ln2, g.fc1_w, g.fc1_b, beta, N);
+    if (rows1) {
+        const int64_t k = static_cast<int64_t>(rows1->size());
+        if (k > 0) {
+            Tensor dhM = be.empty({R, k}), gM = be.empty({k, D});
+            be.gather_units(dh, VE_MASK_COLS, *rows1, dhM);
+            be.gemm(true, false, 1.0f, dhM, a.ln2, 0.0f, gM);
+            be.scatter_units(gM, VE_MASK_ROWS, *rows1, g.fc1_w);
+        }
+        if (g.fc1_b.defined()) be.bias_grad(dh, g.fc1_b, beta);
+    } else {
+        ffn_param_grads(be, dh, a.ln2, g.fc1_w, g.fc1_b, beta, N);
+    }
     if (deepest < kNorm2) return;
 
     Tensor dln2 = be.empty({R, D});

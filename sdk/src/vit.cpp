@@ -104,16 +104,22 @@ Vit::Output Vit::forward_suffix(const Tensor& tokens, int from, Activations* act
     if (from < 0 || from > cfg_.depth) throw Error("block index " + std::to_string(from) + " out of range");
     if (acts && acts->blocks.size() != static_cast<size_t>(cfg_.depth)) acts->blocks.assign(cfg_.depth, BlockActivations{});
     if (acts) acts->first_block = from;
+    // Only the CLS row feeds the head: the last block can run for that row alone.
+    const bool cls_last = from < cfg_.depth && (!acts || acts->cls_last);
+    const int full_end = cls_last ? cfg_.depth - 1 : cfg_.depth;
+    if (acts) acts->cls_last = cls_last;
     Tensor x = tokens;
-    for (int b = from; b < cfg_.depth; ++b) {
+    for (int b = from; b < full_end; ++b) {
         Tensor y = be.empty({N, T, D});
         block_forward(be, blocks_[b], shape_, x, y, acts ? &acts->blocks[b] : nullptr);
         x = y;
     }
-
-    // Only the CLS row feeds the head.
     Tensor cls = be.empty({N, D});
-    be.copy(x.view({N, D}, {T * D, 1}, 0), cls);
+    if (cls_last) {
+        block_forward_cls(be, blocks_[cfg_.depth - 1], shape_, x, cls, acts ? &acts->last : nullptr);
+    } else {
+        be.copy(x.view({N, D}, {T * D, 1}, 0), cls);
+    }
     Output out;
     out.features = be.empty({N, D});
     Tensor mean, rstd;
@@ -127,6 +133,27 @@ Vit::Output Vit::forward_suffix(const Tensor& tokens, int from, Activations* act
         acts->norm_mean = mean;
         acts->norm_rstd = rstd;
         acts->features = out.features;
+    }
+    return out;
+}
+
+Vit::MlpInput Vit::forward_attention(const Tensor& tokens, int b) const {
+    if (b < 0 || b >= cfg_.depth) throw Error("block index " + std::to_string(b) + " out of range");
+    BlockActivations a;
+    Tensor out = be_->empty(tokens.shape());
+    block_forward(*be_, blocks_[b], shape_, tokens, out, &a);  // its MLP half is wasted once, not per step
+    return MlpInput{a.x_mid, a.ln2};
+}
+
+Vit::Output Vit::forward_from_mlp(const MlpInput& in, int b, Activations* acts) const {
+    if (b < 0 || b >= cfg_.depth) throw Error("block index " + std::to_string(b) + " out of range");
+    if (acts) acts->blocks.assign(cfg_.depth, BlockActivations{});
+    Tensor y = be_->empty(in.x_mid.shape());
+    block_forward_mlp(*be_, blocks_[b], in.x_mid, in.ln2, y, acts ? &acts->blocks[b] : nullptr);
+    Output out = forward_suffix(y, b + 1, acts);
+    if (acts) {
+        acts->first_block = b;
+        acts->mlp_first = true;
     }
     return out;
 }
@@ -147,7 +174,7 @@ int Vit::lowest_block(const std::vector<std::string>& names) const {
 }
 
 void Vit::backward(const Activations& acts, const Tensor& dlogits, const std::map<std::string, Tensor>& grads,
-                   float beta) const {
+                   float beta, const std::map<std::string, std::vector<int32_t>>* units) const {
     Backend& be = *be_;
     if (acts.blocks.size() != static_cast<size_t>(cfg_.depth) || !acts.features.defined())
         throw Error("backward needs the activations of a forward pass run with them");
@@ -165,6 +192,11 @@ void Vit::backward(const Activations& acts, const Tensor& dlogits, const std::ma
         throw Error("backward to block " + std::to_string(stop) + " needs activations from block " +
                     std::to_string(std::max(stop, 0)) + ", but the forward pass kept them only from block " +
                     std::to_string(acts.first_block));
+    if (acts.mlp_first && std::max(stop, 0) == acts.first_block)
+        for (const auto& n : names)
+            if (block_of(n, cfg_.depth) == stop && n.find(".mlp.") == std::string::npos)
+                throw Error("backward: '" + n + "' lies below the MLP of block " + std::to_string(stop) +
+                            ", where the forward pass started (forward_from_mlp)");
     auto G = [&](const std::string& n) -> Tensor {
         auto it = grads.find(n);
         return it == grads.end() ? Tensor() : it->second;
@@ -184,14 +216,31 @@ void Vit::backward(const Activations& acts, const Tensor& dlogits, const std::ma
                      gnb.defined() ? &gnb : nullptr, beta);
     if (stop == cfg_.depth) return;
 
-    Tensor dx = be.zeros({N, T, D});
-    be.copy(dcls, dx.view({N, D}, {T * D, 1}, 0));
-    for (int b = cfg_.depth - 1; b >= std::max(stop, 0); --b) {
+    Tensor dx;
+    int top = cfg_.depth - 1;
+    if (acts.cls_last) {
+        // The last block ran for the CLS row only: it passes the gradient down, nothing more.
+        for (const auto& n : names)
+            if (block_of(n, cfg_.depth) == top)
+                throw Error("backward: '" + n + "' needs a forward pass without cls_last (the last block ran for the CLS row only)");
+        dx = be.empty({N, T, D});
+        block_backward_cls(be, blocks_[top], shape_, acts.last, dcls, dx);
+        --top;
+    } else {
+        dx = be.zeros({N, T, D});
+        be.copy(dcls, dx.view({N, D}, {T * D, 1}, 0));
+    }
+    for (int b = top; b >= std::max(stop, 0); --b) {
         const std::string p = block_prefix(b);
         BlockGrads bg{G(p + "norm1.weight"), G(p + "norm1.bias"), G(p + "attn.qkv.weight"), G(p + "attn.qkv.bias"),
                       G(p + "attn.proj.weight"), G(p + "attn.proj.bias"), G(p + "norm2.weight"),
                       G(p + "norm2.bias"), G(p + "mlp.fc1.weight"), G(p + "mlp.fc1.bias"),
                       G(p + "mlp.fc2.weight"), G(p + "mlp.fc2.bias")};
+        if (units) {
+            auto u1 = units->find(p + "mlp.fc1.weight"), u2 = units->find(p + "mlp.fc2.weight");
+            if (u1 != units->end()) bg.fc1_rows = &u1->second;
+            if (u2 != units->end()) bg.fc2_cols = &u2->second;
+        }
         const bool need_dx = b > stop;
         Tensor dxin = need_dx ? be.empty({N, T, D}) : Tensor();
         block_backward(be, blocks_[b], shape_, acts.blocks[b], dx, bg, beta, need_dx ? &dxin : nullptr);

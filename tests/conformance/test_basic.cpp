@@ -166,3 +166,32 @@ TEST_CASE("errors name the op", "[errors]") {
     Tensor bias = be().zeros({5});
     expect_error("bias_add", [&] { be().bias_add(x, bias); });
 }
+
+// ABI 1.2's unit ops (optional: a backend without them makes the engine compute whole weight
+// gradients). Data movement: bit-exact.
+TEST_CASE("gather_units and scatter_units", "[units]") {
+    if (!be().has_unit_ops()) {
+        WARN(be().name() << " does not implement gather_units/scatter_units (optional, ABI 1.2): skipped");
+        return;
+    }
+    seed(41);
+    const torch::Tensor src = randn({37, 53});
+    const std::vector<int32_t> rows = {0, 3, 4, 17, 36}, cols = {1, 2, 30, 52};
+    auto idx = [](const std::vector<int32_t>& v) { return torch::tensor(std::vector<int64_t>(v.begin(), v.end())); };
+    Tensor s = up(src);
+    Tensor gr = be().empty({5, 53}), gc = be().empty({37, 4});
+    be().gather_units(s, VE_MASK_ROWS, rows, gr);
+    be().gather_units(s, VE_MASK_COLS, cols, gc);
+    require_close(down(gr), src.index_select(0, idx(rows)), 0, 0, "gather_units rows");
+    require_close(down(gc), src.index_select(1, idx(cols)), 0, 0, "gather_units columns");
+
+    const torch::Tensor base = randn({37, 53});
+    Tensor d1 = up(base), d2 = up(base);
+    be().scatter_units(gr, VE_MASK_ROWS, rows, d1);
+    be().scatter_units(gc, VE_MASK_COLS, cols, d2);
+    require_close(down(d1), base.index_copy(0, idx(rows), src.index_select(0, idx(rows))), 0, 0, "scatter_units rows");
+    require_close(down(d2), base.index_copy(1, idx(cols), src.index_select(1, idx(cols))), 0, 0, "scatter_units columns");
+
+    const std::vector<int32_t> bad = {0, 53};
+    CHECK_THROWS_WITH(be().gather_units(s, VE_MASK_COLS, bad, be().empty({37, 2})), Catch::Contains("gather_units"));
+}

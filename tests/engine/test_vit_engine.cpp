@@ -163,6 +163,43 @@ TEST_CASE("engine gradients equal LibTorch autograd", "[engine]") {
         vit.backward(acts, dlogits, grads, 1.0f);  // accumulate: twice the gradient
         for (const auto& [name, g] : grads) require_close(g.download(), 2 * w.at(name).grad(), 2e-4, true, "2x grad " + name);
     }
+    SECTION("an edit's fast path: cached prefix, CLS-only last block, masked neurons only") {
+        // Sites fc1/fc2 of blocks 0 and 1 (block 0 is the lowest: its fc1 gradient comes from
+        // the masked hidden units alone); block 2, the last, runs for the CLS row only.
+        // Both caches: the tokens entering block 0, or block 0's attention half too.
+        const bool from_mlp = GENERATE(false, true);
+        Vit::Activations a2;
+        a2.cls_last = true;
+        const Tensor tokens = vit.forward_prefix(vit.upload_images(flat(images), N), 0);
+        auto out2 = from_mlp ? vit.forward_from_mlp(vit.forward_attention(tokens, 0), 0, &a2) : vit.forward_suffix(tokens, 0, &a2);
+        require_close(out2.logits.download(), logits, 1e-4, false, "logits with the CLS-only last block");
+        const std::vector<int32_t> rows = {0, 7, 8, 50, 95}, cols = {3, 4, 90};
+        std::map<std::string, std::vector<int32_t>> units;
+        std::vector<std::string> names;
+        for (int b : {0, 1}) {
+            const std::string p = "blocks." + std::to_string(b) + ".mlp.";
+            units[p + "fc1.weight"] = rows;
+            units[p + "fc2.weight"] = cols;
+            names.push_back(p + "fc1.weight");
+            names.push_back(p + "fc2.weight");
+        }
+        auto grads = vit.make_grads(names);
+        vit.backward(a2, dlogits, grads, 0.0f, &units);
+        for (const auto& [name, g] : grads) {
+            const bool is_fc1 = name.find("fc1") != std::string::npos;
+            const auto& idx = is_fc1 ? rows : cols;
+            auto sel = torch::tensor(std::vector<int64_t>(idx.begin(), idx.end()));
+            auto got = torch::from_blob(g.download().data(), {g.dim(0), g.dim(1)}, torch::kFloat).clone();
+            require_close(flat(got.index_select(is_fc1 ? 0 : 1, sel)),
+                          w.at(name).grad().index_select(is_fc1 ? 0 : 1, sel), 2e-4, true, "masked grad " + name);
+        }
+        auto bad = vit.make_grads({"blocks.2.mlp.fc1.weight"});
+        REQUIRE_THROWS_WITH(vit.backward(a2, dlogits, bad), Catch::Contains("cls_last"));
+        if (from_mlp) {
+            auto below = vit.make_grads({"blocks.0.attn.proj.weight"});
+            REQUIRE_THROWS_WITH(vit.backward(a2, dlogits, below), Catch::Contains("forward_from_mlp"));
+        }
+    }
     SECTION("head only") {
         auto grads = vit.make_grads({"head.weight", "norm.bias"});
         vit.backward(acts, dlogits, grads);

@@ -60,6 +60,10 @@ TEST_CASE("incompatible, foreign and broken libraries are refused by name", "[lo
 static_assert(offsetof(ve_backend_ops, struct_size) == 0, "every table starts with its size");
 static_assert(offsetof(ve_backend_ops, penalty_grad) == sizeof(uint64_t) + 29 * sizeof(void*),
               "a shipped member of ve_backend_ops moved: that needs an ABI major bump");
+// 1.2's gather_units / scatter_units follow penalty_grad.
+static_assert(offsetof(ve_backend_ops, gather_units) == sizeof(uint64_t) + 30 * sizeof(void*) &&
+                  offsetof(ve_backend_ops, scatter_units) == sizeof(uint64_t) + 31 * sizeof(void*),
+              "a shipped member of ve_backend_ops moved: that needs an ABI major bump");
 static_assert(sizeof(void*) != 8 || offsetof(ve_plugin_info, entry) == 48, "a shipped member of ve_plugin_info moved");
 
 TEST_CASE("a plugin built against an older minor loads; the member it lacks is unsupported by name", "[loader][abi]") {

@@ -20,9 +20,11 @@
  *        the sgd/rmsprop/adam steps, ve_host_api, ve_locator_entry, ve_editor_entry,
  *        ve_edit_session, ve_site, ve_edit_eval, ve_edit_report.
  *   1.1  ve_backend_ops.penalty_grad appended (FT-L1/L2 editors); a 1.0 backend lacks it and
- *        vitedit::Backend::penalty_grad reports it as unsupported by name. */
+ *        vitedit::Backend::penalty_grad reports it as unsupported by name.
+ *   1.2  ve_backend_ops.gather_units / scatter_units appended (weight gradients for the masked
+ *        neurons only); the engine computes whole gradients on a backend without them. */
 #define VITEDIT_ABI_MAJOR 1
-#define VITEDIT_ABI_MINOR 1
+#define VITEDIT_ABI_MINOR 2
 
 #ifdef __cplusplus
 extern "C" {

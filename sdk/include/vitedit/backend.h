@@ -147,6 +147,17 @@ typedef struct ve_backend_ops {
      * p = 2 (2c * (w - w0)). w, w0, g: contiguous, same shape. */
     ve_status (*penalty_grad)(void* ctx, const ve_tensor* w, const ve_tensor* w0, const ve_tensor* g,
                               float c, int32_t p);
+
+    /* ---- ABI 1.2: selected rows or columns (work on the masked neurons only) --------------- *
+     * src, dst: contiguous 2-D. index: host array of `count` int32, each in range, no repeats.
+     * gather:  axis VE_MASK_ROWS: dst [count, C] = src[index[i], :];
+     *          axis VE_MASK_COLS: dst [R, count] = src[:, index[i]].
+     * scatter: the placement back: dst[index[i], :] = src[i, :] (rows) or
+     *          dst[:, index[i]] = src[:, i] (columns); every other element of dst is left as is. */
+    ve_status (*gather_units)(void* ctx, const ve_tensor* src, int32_t axis, const int32_t* index,
+                              int64_t count, const ve_tensor* dst);
+    ve_status (*scatter_units)(void* ctx, const ve_tensor* src, int32_t axis, const int32_t* index,
+                               int64_t count, const ve_tensor* dst);
 } ve_backend_ops;
 
 /* A created backend instance. */

@@ -89,6 +89,9 @@ public:
     void add(const Tensor& a, const Tensor& b, const Tensor& out);
     void gemm(bool ta, bool tb, float alpha, const Tensor& a, const Tensor& b, float beta,
               const Tensor& c);
+    // Multiply-add FLOPs (2*M*N*K per product) of every gemm issued through this wrapper since
+    // it was made: what `vitedit perf` divides by the GEMM rate to get the arithmetic limit.
+    double gemm_flops() const { return gemm_flops_; }
     void bias_add(const Tensor& y, const Tensor& bias);
     void bias_grad(const Tensor& dy, const Tensor& dbias, float beta);
     void layernorm_fwd(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
@@ -118,6 +121,10 @@ public:
                    const Tensor* mask, int axis, float lr, float beta1, float beta2, float eps,
                    float weight_decay, int64_t step);
     void penalty_grad(const Tensor& w, const Tensor& w0, const Tensor& g, float c, int p);
+    // ABI 1.2 (see backend.h). has_unit_ops(): whether this backend runs them (probed once).
+    bool has_unit_ops();
+    void gather_units(const Tensor& src, int axis, const std::vector<int32_t>& index, const Tensor& dst);
+    void scatter_units(const Tensor& src, int axis, const std::vector<int32_t>& index, const Tensor& dst);
 
     // Throws vitedit::Error "<backend>.<op>: <message>" when status != VE_OK.
     void check(ve_status st, const char* op) const;
@@ -129,6 +136,8 @@ private:
     ve_backend be_;
     std::shared_ptr<void> keepalive_;
     bool owned_ = true;
+    double gemm_flops_ = 0;
+    int unit_ops_ = -1;  // has_unit_ops(): -1 not probed yet
 };
 
 }  // namespace vitedit

@@ -93,6 +93,10 @@ public:
         VE_UNSUPPORTED("adam_step")
     virtual void penalty_grad(const ve_tensor&, const ve_tensor&, const ve_tensor&, float, int)
         VE_UNSUPPORTED("penalty_grad")
+    virtual void gather_units(const ve_tensor&, int, const int32_t*, int64_t, const ve_tensor&)
+        VE_UNSUPPORTED("gather_units")
+    virtual void scatter_units(const ve_tensor&, int, const int32_t*, int64_t, const ve_tensor&)
+        VE_UNSUPPORTED("scatter_units")
 #undef VE_UNSUPPORTED
 
     // Used by the thunks.
@@ -250,6 +254,14 @@ inline const ve_backend_ops* backend_ops() {
         o.penalty_grad = [](void* c, const ve_tensor* w, const ve_tensor* w0, const ve_tensor* g, float k,
                             int32_t p) noexcept {
             return guard(c, "penalty_grad", [&](BackendBase* b) { b->penalty_grad(req(w), req(w0), req(g), k, p); });
+        };
+        o.gather_units = [](void* c, const ve_tensor* s, int32_t ax, const int32_t* idx, int64_t n,
+                            const ve_tensor* d) noexcept {
+            return guard(c, "gather_units", [&](BackendBase* b) { b->gather_units(req(s), ax, idx, n, req(d)); });
+        };
+        o.scatter_units = [](void* c, const ve_tensor* s, int32_t ax, const int32_t* idx, int64_t n,
+                             const ve_tensor* d) noexcept {
+            return guard(c, "scatter_units", [&](BackendBase* b) { b->scatter_units(req(s), ax, idx, n, req(d)); });
         };
         return o;
     }();

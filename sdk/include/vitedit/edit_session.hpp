@@ -66,7 +66,10 @@ private:
     std::vector<int32_t> labels_;
     int lowest_;
     bool use_cache_;
+    bool cls_last_ = true;            // no site in the last block: it runs for the CLS row only
     Tensor prefix_;                   // tokens entering block lowest_
+    Vit::MlpInput mlp_in_;            // or, when its sites are all in its MLP, what that MLP reads
+    std::map<std::string, std::vector<int32_t>> units_;  // masked units per site, once masks are set
     std::vector<Tensor> weights_, originals_, grads_, masks_;
     std::vector<float> logits_, features_;
     std::string model_id_, model_path_;

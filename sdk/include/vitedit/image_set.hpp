@@ -14,9 +14,15 @@ namespace vitedit {
 class ImageSet {
 public:
     // chw: n images [C, H, W] back to back, normalized. from: the lowest block that may change
-    // (0 disables the cache: every predict() runs the whole model).
-    ImageSet(const Vit& vit, const std::vector<float>& chw, int64_t n, int from, int64_t batch = 128);
+    // (0 disables the cache: every predict() runs the whole model). cache_budget_bytes (< 0: no
+    // limit): batches whose cached tokens would pass it keep their images on the host instead and
+    // run the whole model at every predict() (slower, never out of memory).
+    ImageSet(const Vit& vit, const std::vector<float>& chw, int64_t n, int from, int64_t batch = 128,
+             int64_t cache_budget_bytes = -1);
     int64_t size() const { return n_; }
+    // Images whose tokens are cached (the rest are recomputed from the image).
+    int64_t cached_images() const { return cached_n_; }
+    int64_t cached_bytes() const { return cached_bytes_; }
     // Top-1 class of every image under the model's current weights.
     std::vector<int32_t> predict() const;
 
@@ -25,6 +31,9 @@ private:
     int64_t n_, batch_;
     int from_;
     std::vector<Tensor> tokens_;  // per batch: tokens entering block from_ (or the images)
+    std::vector<std::vector<float>> host_;  // per batch beyond the budget: its images (else empty)
+    std::vector<int64_t> counts_;           // images per batch
+    int64_t cached_n_ = 0, cached_bytes_ = 0;
 };
 
 }  // namespace vitedit

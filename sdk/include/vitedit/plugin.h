@@ -68,7 +68,10 @@ typedef struct ve_edit_session {
     ve_status (*site_grad)(void* session, int32_t index, ve_tensor* out);
     ve_status (*site_mask)(void* session, int32_t index, ve_tensor* out);
     /* Forward the current model on the edit images; with want_grads, also the gradients of the mean
-     * cross-entropy with respect to every site weight (overwriting the site_grad tensors). */
+     * cross-entropy with respect to every site weight (overwriting the site_grad tensors). Once
+     * the masks are set (editors), only the masked units' gradients are computed: the other
+     * units of site_grad hold zero, or their true gradient on a backend without the 1.2 unit
+     * ops. Editors multiply by the mask anyway. */
     ve_status (*evaluate)(void* session, int32_t want_grads, ve_edit_eval* out);
     /* Host copies: logits [num_images, num_classes] of the last evaluate; the ORIGINAL model's
      * final CLS features [num_images, feature_dim] (what the hypernetwork reads). */

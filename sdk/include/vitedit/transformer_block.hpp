@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "vitedit/backend.hpp"
 
@@ -24,6 +25,12 @@ struct BlockParams {
 // Gradient destinations for one block; an undefined Tensor means "not wanted".
 struct BlockGrads {
     Tensor norm1_w, norm1_b, qkv_w, qkv_b, proj_w, proj_b, norm2_w, norm2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+    // Neuron subsets (masked editing): when set, fc1_w receives the gradient of these rows only
+    // and fc2_w of these columns only; their other elements are not written. Honoured for
+    // shared 2-D weights with beta 0 on a backend with the unit ops (ABI 1.2); otherwise the
+    // whole gradient is written. Sorted, no repeats.
+    const std::vector<int32_t>* fc1_rows = nullptr;
+    const std::vector<int32_t>* fc2_cols = nullptr;
     bool any() const;
 };
 
@@ -49,6 +56,12 @@ struct BlockShape {
 // receives what backward needs (x is kept by reference, so the caller must not overwrite it).
 void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const Tensor& x,
                    const Tensor& out, BlockActivations* acts);
+
+// The MLP half alone, from the attention half's outputs x_mid [N, T, D] and ln2 = LayerNorm2(x_mid)
+// [N*T, D]: out = x_mid + fc2(gelu(fc1(ln2))). acts (optional) then serves a backward that stops
+// at fc1 (x_mid and ln2 are kept by reference).
+void block_forward_mlp(Backend& be, const BlockParams& p, const Tensor& x_mid, const Tensor& ln2, const Tensor& out,
+                       BlockActivations* acts);
 
 // Backpropagates dout through the block: parameter gradients go to `grads` (accumulated with
 // `beta`), and dx (if defined) receives the input gradient (overwritten). Work below what is

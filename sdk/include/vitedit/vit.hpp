@@ -35,6 +35,12 @@ public:
         std::vector<BlockActivations> blocks;
         Tensor cls, norm_mean, norm_rstd;     // final CLS rows before the LayerNorm
         Tensor features;                      // after it [N, D]
+        // Set by the caller before the forward: run the last block for the CLS row only (only
+        // that row reaches the head). Backward then gives no gradients for the last block's
+        // parameters (it throws if asked), and costs a fraction of that block.
+        bool cls_last = false;
+        ClsBlockActivations last;             // the last block's, when cls_last
+        bool mlp_first = false;               // block first_block ran its MLP half only
     };
     struct Output {
         Tensor logits;    // [N, classes]
@@ -47,15 +53,30 @@ public:
     // The same forward in two halves, for work that repeats with only blocks >= `from` changing
     // (editing): tokens entering block `from` (embedding and blocks below it), then the rest.
     // forward_suffix fills acts->blocks[from..depth) only; backward then must not go below `from`.
+    // Without activations (inference) the last block always runs for the CLS row only.
     Tensor forward_prefix(const Tensor& images, int from) const;
     Output forward_suffix(const Tensor& tokens, int from, Activations* acts = nullptr) const;
+
+    // Finer still: when only the MLP weights of block `b` (and anything above) change, its
+    // attention half is frozen too. forward_attention gives what block b's MLP reads, from the
+    // tokens entering block b; forward_from_mlp runs from there. Backward from such activations
+    // gives block b's fc1/fc2 gradients and nothing below them.
+    struct MlpInput {
+        Tensor x_mid;  // [N, T, D] the block input plus its attention branch
+        Tensor ln2;    // [N*T, D] LayerNorm2(x_mid)
+    };
+    MlpInput forward_attention(const Tensor& tokens, int b) const;
+    Output forward_from_mlp(const MlpInput& in, int b, Activations* acts = nullptr) const;
 
     // Zero-initialized gradient buffers for the named parameters.
     std::map<std::string, Tensor> make_grads(const std::vector<std::string>& names) const;
     // grads[name] = d(loss)/d(param) + beta * grads[name] for every key present, given
     // dlogits = d(loss)/d(logits). Stops at the lowest block the requested set needs.
+    // units (optional): for blocks.B.mlp.fc1.weight the rows, for blocks.B.mlp.fc2.weight the
+    // columns whose gradient is wanted (masked neurons); the rest of those buffers may be left
+    // unwritten (see BlockGrads::fc1_rows).
     void backward(const Activations& acts, const Tensor& dlogits, const std::map<std::string, Tensor>& grads,
-                  float beta = 0.0f) const;
+                  float beta = 0.0f, const std::map<std::string, std::vector<int32_t>>* units = nullptr) const;
 
     // The lowest block index backward visits for these parameters (-1: down to the embedding,
     // depth: the head only).
