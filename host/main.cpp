@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
         } catch (const std::exception& e) {
             std::cerr << "vitedit " << name << ": error: " << e.what() << "\n";
             return 1;
+        } catch (...) {
+            std::cerr << "vitedit " << name << ": error: an unknown exception\n";
+            return 1;
         }
     }
     std::cerr << "vitedit: unknown command '" << name << "'\n";

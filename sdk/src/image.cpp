@@ -15,29 +15,63 @@
 
 namespace vitedit {
 
+namespace {
+constexpr int kMaxImageSide = 16384;
+constexpr int64_t kMaxImagePixels = int64_t(1) << 26;  // 64M pixels: 192 MiB as RGB
+constexpr size_t kMaxImageFileBytes = size_t(1) << 30;
+}  // namespace
+
 Image load_image(const std::string& path) {
-    int w = 0, h = 0, c = 0;
-    if (!stbi_info(path.c_str(), &w, &h, &c)) {
-        const char* why = stbi_failure_reason();
-        FILE* f = std::fopen(path.c_str(), "rb");
-        if (!f) throw Error(path + ": cannot open image (" + std::string(std::strerror(errno)) + ")");
-        std::fclose(f);
-        throw Error(path + ": not a decodable image (" + std::string(why ? why : "unknown format") + ")");
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw Error(path + ": cannot open image (" + std::string(std::strerror(errno)) + ")");
+    std::vector<uint8_t> bytes;
+    uint8_t buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+        bytes.insert(bytes.end(), buf, buf + n);
+        if (bytes.size() > kMaxImageFileBytes) {
+            std::fclose(f);
+            throw Error(path + ": image file larger than 1 GiB");
+        }
     }
-    if (w <= 0 || h <= 0 || w > 16384 || h > 16384)
-        throw Error(path + ": image size " + std::to_string(w) + "x" + std::to_string(h) + " is out of range");
-    const int want = (c == 1 || c == 2) ? 1 : 3;
-    unsigned char* data = stbi_load(path.c_str(), &w, &h, &c, want);
-    if (!data) {
+    const bool failed = std::ferror(f) != 0;
+    const int err = errno;
+    std::fclose(f);
+    if (failed) throw Error(path + ": cannot read image (" + std::string(std::strerror(err)) + ")");
+    return decode_image(bytes.data(), bytes.size(), path);
+}
+
+Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
+    if (size == 0) throw Error(what + ": not a decodable image (the file is empty)");
+    if (size > static_cast<size_t>(INT32_MAX)) throw Error(what + ": image file too large");
+    const int len = static_cast<int>(size);
+    int w = 0, h = 0, c = 0;
+    if (!stbi_info_from_memory(data, len, &w, &h, &c)) {
         const char* why = stbi_failure_reason();
-        throw Error(path + ": cannot decode image (" + std::string(why ? why : "unknown error") + ")");
+        throw Error(what + ": not a decodable image (" + std::string(why ? why : "unknown format") + ")");
+    }
+    // Validated before stb allocates the decoded pixels.
+    if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide || int64_t(w) * h > kMaxImagePixels)
+        throw Error(what + ": image size " + std::to_string(w) + "x" + std::to_string(h) + " is out of range (at most " +
+                    std::to_string(kMaxImageSide) + " a side and " + std::to_string(kMaxImagePixels) + " pixels)");
+    const int want = (c == 1 || c == 2) ? 1 : 3;
+    int dw = 0, dh = 0, dc = 0;
+    unsigned char* pixels = stbi_load_from_memory(data, len, &dw, &dh, &dc, want);
+    if (!pixels) {
+        const char* why = stbi_failure_reason();
+        throw Error(what + ": cannot decode image (" + std::string(why ? why : "unknown error") + ")");
+    }
+    if (dw != w || dh != h) {  // the header and the decoder must agree, or the sizes checked above mean nothing
+        stbi_image_free(pixels);
+        throw Error(what + ": inconsistent image header (" + std::to_string(w) + "x" + std::to_string(h) + " vs " +
+                    std::to_string(dw) + "x" + std::to_string(dh) + ")");
     }
     Image img;
     img.width = w;
     img.height = h;
     img.channels = want;
-    img.pixels.assign(data, data + static_cast<size_t>(w) * h * want);
-    stbi_image_free(data);
+    img.pixels.assign(pixels, pixels + static_cast<size_t>(w) * h * want);
+    stbi_image_free(pixels);
     return img;
 }
 

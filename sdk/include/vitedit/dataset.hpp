@@ -39,6 +39,9 @@ struct IdxImages {
 };
 IdxImages read_idx_images(const std::string& path);
 std::vector<uint8_t> read_idx_labels(const std::string& path);
+// The same from the (decompressed) bytes of a file; `what` names the source in messages.
+IdxImages parse_idx_images(const std::string& bytes, const std::string& what);
+std::vector<uint8_t> parse_idx_labels(const std::string& bytes, const std::string& what);
 
 // Reads an image/label file pair, checks the counts agree and the labels are < 10.
 Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path, const std::string& spec);

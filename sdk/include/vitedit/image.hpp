@@ -16,8 +16,11 @@ struct Image {
 };
 
 // Decodes PNG/JPEG/BMP/... into 1 or 3 channels (alpha dropped, gray kept gray). Throws
-// vitedit::Error naming the file and stb's reason; refuses images over 16k pixels a side.
+// vitedit::Error naming the file and stb's reason; refuses images over 16k pixels a side or 64M
+// pixels in all, before decoding them.
 Image load_image(const std::string& path);
+// The same from a file's bytes; `what` names the source in messages.
+Image decode_image(const uint8_t* data, size_t size, const std::string& what);
 // Writes a PNG atomically.
 void save_png(const std::string& path, const Image& image);
 

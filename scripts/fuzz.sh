@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan + UBSan, dir ${FUZZ_BUILD_DIR:-build-fuzz}) and runs
+# each for SECONDS (default 60), one after the other, on one core.
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: safetensors idx image patch chain (default all)
+# Each target starts from its seed corpus fuzz/corpus/<target>/ plus what earlier runs found
+# (build-fuzz/corpus/<target>/); crashes, leaks, timeouts and out-of-memory inputs are saved under
+# build-fuzz/findings/<target>/. Prints one line per target (execs, execs/s, coverage, findings)
+# and exits 1 when any target has a finding. Reproduce one: build-fuzz/fuzz/fuzz_<target> FILE.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors idx image patch chain)
+build=${FUZZ_BUILD_DIR:-build-fuzz}
+
+command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is needed (apt-get install clang)" >&2; exit 2; }
+CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITEDIT_FUZZ=ON \
+  -DVITEDIT_BUILD_TESTS=OFF -DVITEDIT_WITH_TORCH=OFF -DVITEDIT_WITH_ONEDNN=OFF -DVITEDIT_WITH_CUDA=OFF >/dev/null
+cmake --build "$build" -j "${JOBS:-2}" --target $(printf 'fuzz_%s ' "${targets[@]}")
+
+status=0
+for t in "${targets[@]}"; do
+  bin="$build/fuzz/fuzz_$t"
+  [ -x "$bin" ] || { echo "fuzz.sh: unknown target '$t'" >&2; exit 2; }
+  mkdir -p "$build/corpus/$t" "$build/findings/$t"
+  log="$build/findings/$t.log"
+  # -timeout: an input taking > 10 s is a finding (a hang); -rss_limit_mb: so is one needing > 2 GiB.
+  start=$SECONDS
+  "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$build/findings/$t/" "$build/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1 || true
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1 || true)
+  secs=$((SECONDS - start))
+  findings=$(find "$build/findings/$t" -type f | wc -l)
+  echo "fuzz_$t: ${execs} execs in ${secs} s (${rate}/s), ${cov:-cov ?}, corpus $(ls "$build/corpus/$t" | wc -l) files, findings: $findings (log $log)"
+  if [ "$findings" -gt 0 ] || grep -q 'ERROR: libFuzzer\|SUMMARY: .*Sanitizer' "$log"; then
+    status=1
+    find "$build/findings/$t" -type f | sed 's/^/  finding: /'
+    grep -m3 'ERROR\|SUMMARY\|runtime error' "$log" | sed 's/^/  /'
+  fi
+done
+exit $status
