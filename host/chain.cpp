@@ -48,6 +48,8 @@ void parse_chain_ini(std::istream& in, const std::string& path, Chain& chain) {
         // A plugin sees its options as one "key=value,..." string: a ',' or '=' inside a key, or a
         // ',' inside a value, would silently become other options.
         if (key.empty() || key.find_first_of(",=") != std::string::npos) bad("'" + key + "' is not a valid key");
+        for (char c : line)  // a NUL would cut the plugin's option string short
+            if (static_cast<unsigned char>(c) < 0x20 && c != '\t') bad("control character (code " + std::to_string(static_cast<int>(c)) + ")");
         if (value.find(',') != std::string::npos) bad("the value of '" + key + "' contains ',' (one value per key)");
         PluginSpec& spec = section == "locator" ? chain.locator : chain.editor;
         if (key == "name") {

@@ -64,6 +64,11 @@ os.makedirs(os.path.join(d, "fmnist"))
 write("fmnist/t10k-images-idx3-ubyte", struct.pack(">IIII", 0x803, 10, 28, 28) + bytes(100))
 write("fmnist/t10k-labels-idx1-ubyte", struct.pack(">II", 0x901, 10) + bytes(10))
 write("chain.ini", b"[editor]\nname = rmsprop\nlr 1e-4\n")
+# The same model with one weight changed: a patch made on the original must not apply to it.
+other = bytearray(raw)
+off = 8 + hlen + header["head.bias"]["data_offsets"][0]
+other[off:off + 4] = struct.pack("<f", struct.unpack("<f", other[off:off + 4])[0] + 1.0)
+write("other.safetensors", bytes(other))
 EOF
 cp "$good_png" "$IN/good.png"
 mkdir -p "$IN/folder-bad-image/3" "$IN/folder-bad-label/12" "$IN/folder-ok/3" "$IN/plugins-foreign"
@@ -77,6 +82,9 @@ printf 'not an ELF file\n' >"$IN/plugins-foreign/broken.so"
 
 cd "$IN"
 M=model.safetensors
+# A real patch of the model (two steps, written even if the image is not fixed yet).
+"$V" edit --model $M --image good.png --label 0 --locator random:sparsity=0.05 --editor sgd:lr=0.1,steps=2 \
+  --force --patch valid.vtp >/dev/null 2>&1 || { echo "malformed-inputs: cannot make a patch to test with" >&2; exit 2; }
 hashes() { (cd "$IN" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 before=$(hashes)
 pass=0 fail=0
@@ -147,6 +155,9 @@ fi
 # ---- patches -----------------------------------------------------------------------------------------
 refuse patch.truncated           cut.vtp                 -- apply --model $M --patch cut.vtp --out "$OUT/a.safetensors"
 refuse patch.not-a-patch         notpatch.vtp            -- revert --model $M --patch notpatch.vtp --out "$OUT/r.safetensors"
+refuse patch.other-model         other.safetensors       -- apply --model other.safetensors --patch valid.vtp --out "$OUT/a.safetensors"
+refuse patch.not-applied         valid.vtp               -- revert --model $M --patch valid.vtp --out "$OUT/r.safetensors"
+refuse patch.out-over-patch      "over the patch"        -- apply --model $M --patch valid.vtp --out valid.vtp
 refuse patch.missing             nosuch.vtp              -- apply --model $M --patch nosuch.vtp --out "$OUT/a.safetensors"
 # ---- outputs -----------------------------------------------------------------------------------------
 refuse out.over-input            "refusing to write over" -- edit --model $M --image good.png --label 3 --out $M

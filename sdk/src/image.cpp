@@ -19,6 +19,58 @@ namespace {
 constexpr int kMaxImageSide = 16384;
 constexpr int64_t kMaxImagePixels = int64_t(1) << 26;  // 64M pixels: 192 MiB as RGB
 constexpr size_t kMaxImageFileBytes = size_t(1) << 30;
+
+// The formats handed to stb, by their magic bytes; nullptr for anything else.
+const char* sniff_format(const uint8_t* d, size_t n) {
+    auto starts = [&](const char* magic, size_t len) { return n >= len && std::memcmp(d, magic, len) == 0; };
+    if (starts("\x89PNG\r\n\x1a\n", 8)) return "PNG";
+    if (starts("\xff\xd8\xff", 3)) return "JPEG";
+    if (starts("BM", 2)) return "BMP";
+    if (starts("GIF87a", 6) || starts("GIF89a", 6)) return "GIF";
+    if (starts("P5", 2) || starts("P6", 2)) return "PNM";
+    return nullptr;
+}
+
+// stb_image (2022-09, also Debian 12's libstb) builds a JPEG Huffman table from its 16 code
+// counts without checking that they add up to at most 256 symbols, and writes past its arrays
+// when they do (found by fuzz/fuzz_image.cpp). Walk the marker segments as stb does (entropy-coded
+// data ends at the first 0xFF not followed by 0x00 or a restart marker) and refuse such a table.
+void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& what) {
+    size_t i = 2;  // after SOI
+    bool in_scan = false;
+    while (i + 1 < n) {
+        if (in_scan) {  // skip entropy-coded data up to the next marker
+            if (d[i] != 0xFF || d[i + 1] == 0x00 || (d[i + 1] >= 0xD0 && d[i + 1] <= 0xD7)) {
+                ++i;
+                continue;
+            }
+            in_scan = false;
+        }
+        if (d[i] != 0xFF) return;  // not where a marker must be: stb fails on its own
+        while (i < n && d[i] == 0xFF) ++i;  // fill bytes
+        if (i >= n) return;
+        const uint8_t m = d[i++];
+        if (m == 0xD9) return;                        // EOI
+        if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;  // no length
+        if (i + 2 > n) return;
+        const size_t len = (size_t(d[i]) << 8) | d[i + 1];
+        if (m == 0xC4) {
+            long left = static_cast<long>(len) - 2;
+            size_t p = i + 2;
+            while (left > 0 && p + 17 <= n) {
+                size_t symbols = 0;
+                for (int k = 1; k <= 16; ++k) symbols += d[p + k];
+                if (symbols > 256)
+                    throw Error(what + ": corrupt JPEG (a Huffman table declares " + std::to_string(symbols) +
+                                " codes, at most 256 are possible)");
+                left -= static_cast<long>(17 + symbols);
+                p += 17 + symbols;
+            }
+        }
+        if (m == 0xDA) in_scan = true;
+        i += len;
+    }
+}
 }  // namespace
 
 Image load_image(const std::string& path) {
@@ -45,6 +97,9 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
     if (size == 0) throw Error(what + ": not a decodable image (the file is empty)");
     if (size > static_cast<size_t>(INT32_MAX)) throw Error(what + ": image file too large");
     const int len = static_cast<int>(size);
+    const char* format = sniff_format(data, size);
+    if (!format) throw Error(what + ": not a decodable image (not PNG, JPEG, BMP, GIF, PGM or PPM)");
+    if (std::strcmp(format, "JPEG") == 0) check_jpeg_huffman_tables(data, size, what);
     int w = 0, h = 0, c = 0;
     if (!stbi_info_from_memory(data, len, &w, &h, &c)) {
         const char* why = stbi_failure_reason();

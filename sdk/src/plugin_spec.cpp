@@ -22,6 +22,11 @@ std::string PluginSpec::config() const {
 
 PluginSpec parse_plugin_spec(const std::string& text, const std::string& what) {
     PluginSpec spec;
+    // A plugin receives its options as a C string: a NUL would cut them short, and no control
+    // character belongs in a name, key or value.
+    for (char c : text)
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
+            throw Error(what + ": contains a control character (code " + std::to_string(static_cast<int>(c)) + ")");
     const auto colon = text.find(':');
     spec.name = trim(text.substr(0, colon));
     if (spec.name.empty()) throw Error(what + " '" + text + "': expected NAME[:key=value,...]");
