@@ -6,6 +6,7 @@
 # (build-fuzz/corpus/<target>/); crashes, leaks, timeouts and out-of-memory inputs are saved under
 # build-fuzz/findings/<target>/. Prints one line per target (execs, execs/s, coverage, findings)
 # and exits 1 when any target has a finding. Reproduce one: build-fuzz/fuzz/fuzz_<target> FILE.
+# FUZZ_PARALLEL=1 runs the targets at the same time (each on one core, at nice 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -19,20 +20,34 @@ CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithD
   -DVITEDIT_BUILD_TESTS=OFF -DVITEDIT_WITH_TORCH=OFF -DVITEDIT_WITH_ONEDNN=OFF -DVITEDIT_WITH_CUDA=OFF >/dev/null
 cmake --build "$build" -j "${JOBS:-2}" --target $(printf 'fuzz_%s ' "${targets[@]}")
 
+# run TARGET: one fuzzing session, its log in build-fuzz/findings/TARGET.log.
+run() {
+  local t=$1 bin="$build/fuzz/fuzz_$1"
+  mkdir -p "$build/corpus/$t" "$build/findings/$t"
+  local start=$SECONDS
+  # -timeout: an input taking > 60 s is a finding (a hang; generous: the machine may be busy); -rss_limit_mb: so is one needing > 2 GiB.
+  nice -n 10 "$bin" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$build/findings/$t/" "$build/corpus/$t" "fuzz/corpus/$t" >"$build/findings/$t.log" 2>&1 || true
+  echo $((SECONDS - start)) >"$build/findings/$t.seconds"
+}
+
+for t in "${targets[@]}"; do
+  [ -x "$build/fuzz/fuzz_$t" ] || { echo "fuzz.sh: unknown target '$t'" >&2; exit 2; }
+done
+if [ "${FUZZ_PARALLEL:-0}" = 1 ]; then
+  for t in "${targets[@]}"; do run "$t" & done
+  wait
+else
+  for t in "${targets[@]}"; do run "$t"; done
+fi
+
 status=0
 for t in "${targets[@]}"; do
-  bin="$build/fuzz/fuzz_$t"
-  [ -x "$bin" ] || { echo "fuzz.sh: unknown target '$t'" >&2; exit 2; }
-  mkdir -p "$build/corpus/$t" "$build/findings/$t"
   log="$build/findings/$t.log"
-  # -timeout: an input taking > 10 s is a finding (a hang); -rss_limit_mb: so is one needing > 2 GiB.
-  start=$SECONDS
-  "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$build/findings/$t/" "$build/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1 || true
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1 || true)
-  secs=$((SECONDS - start))
+  secs=$(cat "$build/findings/$t.seconds")
   findings=$(find "$build/findings/$t" -type f | wc -l)
   echo "fuzz_$t: ${execs} execs in ${secs} s (${rate}/s), ${cov:-cov ?}, corpus $(ls "$build/corpus/$t" | wc -l) files, findings: $findings (log $log)"
   if [ "$findings" -gt 0 ] || grep -q 'ERROR: libFuzzer\|SUMMARY: .*Sanitizer' "$log"; then

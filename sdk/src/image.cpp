@@ -33,8 +33,9 @@ const char* sniff_format(const uint8_t* d, size_t n) {
 
 // stb_image (2022-09, also Debian 12's libstb) builds a JPEG Huffman table from its 16 code
 // counts without checking that they add up to at most 256 symbols, and writes past its arrays
-// when they do (found by fuzz/fuzz_image.cpp). Walk the marker segments as stb does (entropy-coded
-// data ends at the first 0xFF not followed by 0x00 or a restart marker) and refuse such a table.
+// when they do (found by fuzz/fuzz_image.cpp). Walk the marker segments as stb does (it skips
+// junk between segments; entropy-coded data ends at the first 0xFF not followed by 0x00 or a
+// restart marker), so that every table stb would read is seen, and refuse such a table.
 void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& what) {
     size_t i = 2;  // after SOI
     bool in_scan = false;
@@ -46,7 +47,10 @@ void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& wh
             }
             in_scan = false;
         }
-        if (d[i] != 0xFF) return;  // not where a marker must be: stb fails on its own
+        if (d[i] != 0xFF) {  // junk between segments: stb skips it looking for the next marker
+            ++i;
+            continue;
+        }
         while (i < n && d[i] == 0xFF) ++i;  // fill bytes
         if (i >= n) return;
         const uint8_t m = d[i++];
