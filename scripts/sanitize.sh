@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer:
 #   scripts/sanitize.sh [CTEST ARGS...]
+#   SANITIZE_CMAKE_ARGS="-DCMAKE_DISABLE_FIND_PACKAGE_Torch=ON -DVITEDIT_WITH_TORCH=OFF" scripts/sanitize.sh
+#     (a shorter run: without the LibTorch backend and the suites that need LibTorch as reference)
 # Configures ${ASAN_BUILD_DIR:-build-asan} (-O1 -g, -fsanitize=address,undefined,
 # -fno-sanitize-recover=undefined: any UB report fails the test), builds everything and runs ctest.
 # Every report makes its test fail; nothing of ours is excluded. Not instrumented (prebuilt): LibTorch, oneDNN,
@@ -12,7 +14,7 @@ flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITEDIT_WITH_CUDA=OFF \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$flags" -DCMAKE_C_FLAGS_RELWITHDEBINFO="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
-  -DCMAKE_MODULE_LINKER_FLAGS="-fsanitize=address,undefined"
+  -DCMAKE_MODULE_LINKER_FLAGS="-fsanitize=address,undefined" ${SANITIZE_CMAKE_ARGS:-}
 cmake --build "$build" -j "${JOBS:-$(nproc)}"
 # detect_leaks: our own leaks fail the run; the suppressions name only leaks inside prebuilt
 # libraries (scripts/lsan.supp says which and why). halt_on_error/abort: a report is a failure.

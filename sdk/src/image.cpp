@@ -61,9 +61,9 @@ void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& wh
         if (m == 0xC4) {
             long left = static_cast<long>(len) - 2;
             size_t p = i + 2;
-            while (left > 0 && p + 17 <= n) {
-                size_t symbols = 0;
-                for (int k = 1; k <= 16; ++k) symbols += d[p + k];
+            while (left > 0 && p + 1 < n) {
+                size_t symbols = 0;  // stb reads zeros past the end of the data
+                for (size_t k = 1; k <= 16 && p + k < n; ++k) symbols += d[p + k];
                 if (symbols > 256)
                     throw Error(what + ": corrupt JPEG (a Huffman table declares " + std::to_string(symbols) +
                                 " codes, at most 256 are possible)");
