@@ -75,6 +75,25 @@ void check_jpeg_huffman_tables(const uint8_t* d, size_t n, const std::string& wh
         i += len;
     }
 }
+// stb's PGM/PPM header reader accumulates each number in an int without an overflow check (signed
+// overflow: undefined behaviour; found by fuzz/fuzz_image.cpp). Read the three header numbers
+// (width, height, maxval) with stb's grammar (whitespace, '#' comments) and refuse any of ten or
+// more digits; nine digits cannot overflow.
+void check_pnm_header(const uint8_t* d, size_t n, const std::string& what) {
+    size_t i = 2;  // after "P5" / "P6"
+    auto space = [](uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
+    for (int number = 0; number < 3; ++number) {
+        for (;;) {
+            while (i < n && space(d[i])) ++i;
+            if (i >= n || d[i] != '#') break;
+            while (i < n && d[i] != '\n' && d[i] != '\r') ++i;
+        }
+        size_t digits = 0;
+        while (i < n && d[i] >= '0' && d[i] <= '9') ++i, ++digits;
+        if (digits >= 10) throw Error(what + ": corrupt PGM/PPM header (a number of " + std::to_string(digits) + " digits)");
+        if (digits == 0) return;  // stb refuses the header itself
+    }
+}
 }  // namespace
 
 Image load_image(const std::string& path) {
@@ -104,6 +123,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
     const char* format = sniff_format(data, size);
     if (!format) throw Error(what + ": not a decodable image (not PNG, JPEG, BMP, GIF, PGM or PPM)");
     if (std::strcmp(format, "JPEG") == 0) check_jpeg_huffman_tables(data, size, what);
+    if (std::strcmp(format, "PNM") == 0) check_pnm_header(data, size, what);
     int w = 0, h = 0, c = 0;
     if (!stbi_info_from_memory(data, len, &w, &h, &c)) {
         const char* why = stbi_failure_reason();
