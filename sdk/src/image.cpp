@@ -124,21 +124,28 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
     if (!format) throw Error(what + ": not a decodable image (not PNG, JPEG, BMP, GIF, PGM or PPM)");
     if (std::strcmp(format, "JPEG") == 0) check_jpeg_huffman_tables(data, size, what);
     if (std::strcmp(format, "PNM") == 0) check_pnm_header(data, size, what);
+    auto be32 = [&](size_t o) { return (uint32_t(data[o]) << 24) | (uint32_t(data[o + 1]) << 16) | (uint32_t(data[o + 2]) << 8) | data[o + 3]; };
+    auto check_size = [&](int64_t w, int64_t h) {
+        if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide || w * h > kMaxImagePixels)
+            throw Error(what + ": image size " + std::to_string(w) + "x" + std::to_string(h) + " is out of range (at most " +
+                        std::to_string(kMaxImageSide) + " a side and " + std::to_string(kMaxImagePixels) + " pixels)");
+    };
+    if (std::strcmp(format, "PNG") == 0 && size >= 24) check_size(be32(16), be32(20));  // IHDR, before stb looks
     int w = 0, h = 0, c = 0;
     if (!stbi_info_from_memory(data, len, &w, &h, &c)) {
         const char* why = stbi_failure_reason();
-        throw Error(what + ": not a decodable image (" + std::string(why ? why : "unknown format") + ")");
+        throw Error(what + ": not a decodable " + format + " image (stb: " + std::string(why ? why : "unknown") +
+                    "; corrupt or truncated?)");
     }
     // Validated before stb allocates the decoded pixels.
-    if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide || int64_t(w) * h > kMaxImagePixels)
-        throw Error(what + ": image size " + std::to_string(w) + "x" + std::to_string(h) + " is out of range (at most " +
-                    std::to_string(kMaxImageSide) + " a side and " + std::to_string(kMaxImagePixels) + " pixels)");
+    check_size(w, h);
     const int want = (c == 1 || c == 2) ? 1 : 3;
     int dw = 0, dh = 0, dc = 0;
     unsigned char* pixels = stbi_load_from_memory(data, len, &dw, &dh, &dc, want);
     if (!pixels) {
         const char* why = stbi_failure_reason();
-        throw Error(what + ": cannot decode image (" + std::string(why ? why : "unknown error") + ")");
+        throw Error(what + ": cannot decode the " + std::string(format) + " image (stb: " + std::string(why ? why : "unknown") +
+                    "; corrupt or truncated?)");
     }
     if (dw != w || dh != h) {  // the header and the decoder must agree, or the sizes checked above mean nothing
         stbi_image_free(pixels);
