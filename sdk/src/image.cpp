@@ -139,6 +139,21 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
     }
     // Validated before stb allocates the decoded pixels.
     check_size(w, h);
+    if (std::strcmp(format, "PNM") == 0) {  // uncompressed: the pixels must be there before stb allocates for them
+        const int64_t need = int64_t(w) * h * (data[1] == '6' ? 3 : 1);
+        if (static_cast<int64_t>(size) < need)
+            throw Error(what + ": truncated PGM/PPM (" + std::to_string(w) + "x" + std::to_string(h) + " needs " +
+                        std::to_string(need) + " bytes of pixels, the file has " + std::to_string(size) + ")");
+    }
+    if (std::strcmp(format, "BMP") == 0 && size >= 34) {  // likewise an uncompressed (BI_RGB) Windows BMP
+        const uint32_t bpp = data[28] | (uint32_t(data[29]) << 8);
+        const uint32_t compression = data[30] | (uint32_t(data[31]) << 8) | (uint32_t(data[32]) << 16) | (uint32_t(data[33]) << 24);
+        const int64_t need = (int64_t(w) * bpp + 31) / 32 * 4 * h;
+        const uint32_t info_size = data[14] | (uint32_t(data[15]) << 8) | (uint32_t(data[16]) << 16) | (uint32_t(data[17]) << 24);
+        if (info_size >= 40 && compression == 0 && bpp > 0 && static_cast<int64_t>(size) < need)
+            throw Error(what + ": truncated BMP (" + std::to_string(w) + "x" + std::to_string(h) + " needs " +
+                        std::to_string(need) + " bytes of pixels, the file has " + std::to_string(size) + ")");
+    }
     const int want = (c == 1 || c == 2) ? 1 : 3;
     int dw = 0, dh = 0, dc = 0;
     unsigned char* pixels = stbi_load_from_memory(data, len, &dw, &dh, &dc, want);
