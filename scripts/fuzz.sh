@@ -25,8 +25,9 @@ run() {
   local t=$1 bin="$build/fuzz/fuzz_$1"
   mkdir -p "$build/corpus/$t" "$build/findings/$t"
   local start=$SECONDS
-  # -timeout: an input taking > 60 s is a finding (a hang; generous: the machine may be busy); -rss_limit_mb: so is one needing > 2 GiB.
-  nice -n 10 "$bin" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
+  # -timeout: an input taking > 60 s is a finding (a hang; generous: the machine may be busy), and
+  # only such units count as slow; -rss_limit_mb: an input needing > 2 GiB is a finding too.
+  nice -n 10 "$bin" -max_total_time="$seconds" -timeout=60 -report_slow_units=60 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$build/findings/$t/" "$build/corpus/$t" "fuzz/corpus/$t" >"$build/findings/$t.log" 2>&1 || true
   echo $((SECONDS - start)) >"$build/findings/$t.seconds"
 }
