@@ -94,6 +94,21 @@ void check_pnm_header(const uint8_t* d, size_t n, const std::string& what) {
         if (digits == 0) return;  // stb refuses the header itself
     }
 }
+// stb adds an offset to its (still NULL) compressed-data buffer for an empty IDAT chunk that
+// comes before any data: undefined behaviour (found by fuzz/fuzz_image.cpp). Empty IDAT chunks
+// are legal but never written that way by real encoders: refuse them.
+void check_png_chunks(const uint8_t* d, size_t n, const std::string& what) {
+    size_t p = 8;
+    while (p + 8 <= n) {
+        const uint32_t len = (uint32_t(d[p]) << 24) | (uint32_t(d[p + 1]) << 16) | (uint32_t(d[p + 2]) << 8) | d[p + 3];
+        if (std::memcmp(d + p + 4, "IDAT", 4) == 0) {
+            if (len == 0) throw Error(what + ": unsupported PNG (an empty IDAT chunk before the image data)");
+            return;
+        }
+        if (std::memcmp(d + p + 4, "IEND", 4) == 0) return;
+        p += 12 + static_cast<size_t>(len);
+    }
+}
 }  // namespace
 
 Image load_image(const std::string& path) {
@@ -124,6 +139,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& what) {
     if (!format) throw Error(what + ": not a decodable image (not PNG, JPEG, BMP, GIF, PGM or PPM)");
     if (std::strcmp(format, "JPEG") == 0) check_jpeg_huffman_tables(data, size, what);
     if (std::strcmp(format, "PNM") == 0) check_pnm_header(data, size, what);
+    if (std::strcmp(format, "PNG") == 0) check_png_chunks(data, size, what);
     auto be32 = [&](size_t o) { return (uint32_t(data[o]) << 24) | (uint32_t(data[o + 1]) << 16) | (uint32_t(data[o + 2]) << 8) | data[o + 3]; };
     auto check_size = [&](int64_t w, int64_t h) {
         if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide || w * h > kMaxImagePixels)
