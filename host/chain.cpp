@@ -17,6 +17,11 @@ std::string trim(const std::string& s) {
 void read_ini(const std::string& path, Chain& chain) {
     std::ifstream in(path);
     if (!in) throw Error(path + ": cannot open chain config");
+    parse_chain_ini(in, path, chain);
+}
+}  // namespace
+
+void parse_chain_ini(std::istream& in, const std::string& path, Chain& chain) {
     std::string line, section;
     int lineno = 0;
     auto bad = [&](const std::string& why) { throw Error(path + ":" + std::to_string(lineno) + ": " + why); };
@@ -40,8 +45,15 @@ void read_ini(const std::string& path, Chain& chain) {
             chain.edit_blocks = parse_blocks(value);
             continue;
         }
+        // A plugin sees its options as one "key=value,..." string: a ',' or '=' inside a key, or a
+        // ',' inside a value, would silently become other options.
+        if (key.empty() || key.find_first_of(",=") != std::string::npos) bad("'" + key + "' is not a valid key");
+        for (char c : line)  // a NUL would cut the plugin's option string short
+            if (static_cast<unsigned char>(c) < 0x20 && c != '\t') bad("control character (code " + std::to_string(static_cast<int>(c)) + ")");
+        if (value.find(',') != std::string::npos) bad("the value of '" + key + "' contains ',' (one value per key)");
         PluginSpec& spec = section == "locator" ? chain.locator : chain.editor;
         if (key == "name") {
+            if (value.empty() || value.find(':') != std::string::npos) bad("'" + value + "' is not a plugin name");
             spec.name = value;
         } else {
             if (spec.options.count(key)) bad("'" + key + "' given twice");
@@ -49,7 +61,6 @@ void read_ini(const std::string& path, Chain& chain) {
         }
     }
 }
-}  // namespace
 
 std::vector<int> parse_blocks(const std::string& text) {
     std::vector<int> blocks;

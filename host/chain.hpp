@@ -1,6 +1,7 @@
 // vitedit host — the locator/editor chain from --locator/--editor/--edit-blocks or --config.
 #pragma once
 
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ void add_chain_options(po::options_description& desc);
 //   name = saliency     name = rmsprop    blocks = 7,8,9
 //   sparsity = 0.1      lr = 1e-4
 Chain read_chain(const po::variables_map& vm, const std::string& model_path);
+// The INI text of a --config file into `chain` (keys set there win over what `chain` holds);
+// errors name `what` and the line.
+void parse_chain_ini(std::istream& in, const std::string& what, Chain& chain);
 std::vector<int> parse_blocks(const std::string& text);
 
 }  // namespace vitedit::cli

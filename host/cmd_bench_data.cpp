@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include <boost/filesystem.hpp>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
@@ -60,6 +61,8 @@ int cmd_bench_data(const std::vector<std::string>& args) {
     if (!parse("bench-data", "--model M --out DIR [options]", desc, args, vm)) return 0;
     const fs::path out = vm["out"].as<std::string>();
     if (fs::exists(out) && !fs::is_empty(out)) throw UsageError(out.string() + " exists and is not empty");
+    const fs::path parent = fs::absolute(out).parent_path();
+    if (!fs::is_directory(parent)) throw UsageError("the folder " + parent.string() + " (where --out goes) does not exist");
     const uint64_t seed = vm["seed"].as<uint64_t>();
     const int min_group = vm["min-group"].as<int>(), max_group = vm["max-group"].as<int>(), n_loc = vm["locality"].as<int>();
 
@@ -160,9 +163,21 @@ int cmd_bench_data(const std::vector<std::string>& args) {
     std::sort(margins.begin(), margins.end());
     margins.resize(std::min(margins.size(), static_cast<size_t>(n_loc)));
 
-    // Write, then re-read every file and re-check it as `vitedit predict` would.
-    fs::create_directories(out / "groups");
-    fs::create_directories(out / "locality");
+    // Write into a temporary folder next to OUT, then re-read every file and re-check it as
+    // `vitedit predict` would; only a complete, checked benchmark is renamed to OUT, so a failed
+    // run leaves nothing behind.
+    const fs::path dir = parent / ("." + fs::absolute(out).filename().string() + ".tmp-" + std::to_string(::getpid()));
+    struct RemoveUnlessKept {
+        fs::path path;
+        bool keep = false;
+        ~RemoveUnlessKept() {
+            boost::system::error_code ec;
+            if (!keep) fs::remove_all(path, ec);
+        }
+    } staging{dir};
+    fs::remove_all(dir);
+    fs::create_directories(dir / "groups");
+    fs::create_directories(dir / "locality");
     nlohmann::json manifest = {{"model", vm["model"].as<std::string>()}, {"model_hash", tensors_hash(model.tensors)},
                                {"data", data.spec}, {"seed", seed}, {"min_group", min_group}, {"max_group", max_group}};
     Dataset check;
@@ -171,12 +186,12 @@ int cmd_bench_data(const std::vector<std::string>& args) {
     manifest["groups"] = nlohmann::json::array();
     size_t failures = 0;
     for (const auto& g : kept) {
-        fs::create_directories(out / "groups" / g.dir);
+        fs::create_directories(dir / "groups" / g.dir);
         nlohmann::json jg = {{"dir", "groups/" + g.dir}, {"label", g.label}, {"kind", g.kind}, {"size", g.sources.size()},
                              {"sources", g.sources}};
         if (!g.rendering.empty()) jg["rendering"] = g.rendering;
         for (size_t k = 0; k < g.sources.size(); ++k) {
-            const std::string f = (out / "groups" / g.dir / ("t" + std::to_string(g.sources[k]) + ".png")).string();
+            const std::string f = (dir / "groups" / g.dir / ("t" + std::to_string(g.sources[k]) + ".png")).string();
             save_png(f, g.images[k]);
             files.push_back(f), check.labels.push_back(g.label), must_be_wrong.push_back(true);
         }
@@ -186,8 +201,8 @@ int cmd_bench_data(const std::vector<std::string>& args) {
     std::vector<int64_t> loc_src;
     for (const auto& [m, i] : margins) {
         const int label = data.labels[static_cast<size_t>(i)];
-        fs::create_directories(out / "locality" / std::to_string(label));
-        const std::string f = (out / "locality" / std::to_string(label) / ("t" + std::to_string(i) + ".png")).string();
+        fs::create_directories(dir / "locality" / std::to_string(label));
+        const std::string f = (dir / "locality" / std::to_string(label) / ("t" + std::to_string(i) + ".png")).string();
         save_png(f, data.images[static_cast<size_t>(i)]);
         files.push_back(f), check.labels.push_back(label), must_be_wrong.push_back(false);
         loc_src.push_back(i);
@@ -200,7 +215,10 @@ int cmd_bench_data(const std::vector<std::string>& args) {
         if ((again[k] != check.labels[k]) != must_be_wrong[k])
             throw Error("invariant violated: " + files[k] + " is classified " + std::to_string(again[k]) + " after saving");
     manifest["failures"] = failures;
-    write_file_atomic((out / "manifest.json").string(), manifest.dump(2) + "\n");
+    write_file_atomic((dir / "manifest.json").string(), manifest.dump(2) + "\n");
+    if (fs::exists(out)) fs::remove(out);  // an empty folder (checked above)
+    fs::rename(dir, out);
+    staging.keep = true;
     std::cout << "wrote " << kept.size() << " failure groups (" << failures << " images) and a locality set of "
               << loc_src.size() << " images to " << out.string() << "\n";
     for (const auto& g : kept) std::cout << "  " << g.dir << ": " << g.sources.size() << "\n";

@@ -1,5 +1,6 @@
 // vitedit edit — fix a model's mistake on one or a few images: locate, edit, report, write.
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -72,6 +73,9 @@ int cmd_edit(const std::vector<std::string>& args) {
         ("force", "write the output even when the edit did not fix every image")
         ("generalization", po::value<std::string>(), "folder of other failures of the same kind: report GR, their accuracy after the edit")
         ("locality", po::value<std::string>(), "locality set folder (<label>/<image>): report LR, the share of its predictions the edit leaves unchanged")
+        ("guard-locality", po::value<std::string>(), "locality guard: measure LR on this folder (<label>/<image>) after the edit and write "
+                                                     "nothing (exit status 4) when it is below --min-lr, even with --force")
+        ("min-lr", po::value<double>(), "the guard's threshold, in [0, 1] (default 0.97)")
         ("no-cache", "recompute the frozen blocks below the edit sites at every step (slower; for measurement)")
         ("json", "print one JSON object");
     add_chain_options(desc);
@@ -87,6 +91,15 @@ int cmd_edit(const std::vector<std::string>& args) {
     if (!vm.count("out") && !vm.count("patch")) throw UsageError("give --out F.safetensors or --patch F.vtp (or both)");
     for (const char* key : {"out", "patch"})
         if (vm.count(key)) check_output_path(vm[key].as<std::string>(), model_path);
+    if (vm.count("out") && vm.count("patch")) {
+        boost::system::error_code ec;
+        if (boost::filesystem::weakly_canonical(vm["out"].as<std::string>(), ec) ==
+            boost::filesystem::weakly_canonical(vm["patch"].as<std::string>(), ec))
+            throw UsageError("--out and --patch name the same file " + vm["out"].as<std::string>());
+    }
+    if (vm.count("min-lr") && !vm.count("guard-locality")) throw UsageError("--min-lr needs --guard-locality DIR");
+    const double min_lr = vm.count("min-lr") ? vm["min-lr"].as<double>() : 0.97;
+    if (!(min_lr >= 0 && min_lr <= 1)) throw UsageError("--min-lr " + std::to_string(min_lr) + " is not in [0, 1]");
     const bool json = vm.count("json") > 0;
 
     const ModelFile model = load_model(model_path, model_overrides(vm));
@@ -150,32 +163,49 @@ int cmd_edit(const std::vector<std::string>& args) {
             report_cache("generalization images", gen_set->cached_images(), gen_n, vm);
         }
     }
-    if (vm.count("locality")) {
-        const Dataset loc = load_image_folder(vm["locality"].as<std::string>());
+    // A locality set: the images with the frozen prefix cached, and their predictions before.
+    auto load_locality = [&](const std::string& dir, std::unique_ptr<ImageSet>& set, std::vector<int32_t>& before) {
+        const Dataset loc = load_image_folder(dir);
         std::vector<float> l;
         for (const auto& img : loc.images) {
             auto x = to_model_input(img, cfg);
             l.insert(l.end(), x.begin(), x.end());
         }
+        // --cache-mb is one budget for every cached set: what the sets made before took is spent.
         int64_t budget = cache_budget_bytes(vm);
-        if (budget >= 0 && gen_set) budget = std::max<int64_t>(0, budget - gen_set->cached_bytes());
-        loc_set = std::make_unique<ImageSet>(vit, l, static_cast<int64_t>(loc.size()), lowest, 128, budget);
-        report_cache("locality images", loc_set->cached_images(), loc_set->size(), vm);
-        loc_before = loc_set->predict();
+        for (const ImageSet* other : {gen_set.get(), loc_set.get()})
+            if (budget >= 0 && other) budget = std::max<int64_t>(0, budget - other->cached_bytes());
+        set = std::make_unique<ImageSet>(vit, l, static_cast<int64_t>(loc.size()), lowest, 128, budget);
+        report_cache("locality images of " + dir, set->cached_images(), set->size(), vm);
+        before = set->predict();
+    };
+    auto locality_rate = [](ImageSet& set, const std::vector<int32_t>& before) {
+        const auto p = set.predict();
+        size_t same = 0;
+        for (size_t i = 0; i < p.size(); ++i) same += p[i] == before[i];
+        return static_cast<double>(same) / static_cast<double>(p.size());
+    };
+    if (vm.count("locality")) load_locality(vm["locality"].as<std::string>(), loc_set, loc_before);
+    std::unique_ptr<ImageSet> guard_set;
+    std::vector<int32_t> guard_before;
+    std::string guard_dir;
+    if (vm.count("guard-locality")) {
+        guard_dir = vm["guard-locality"].as<std::string>();
+        namespace fs = boost::filesystem;
+        boost::system::error_code ec;
+        const bool same = loc_set && fs::equivalent(guard_dir, vm["locality"].as<std::string>(), ec);
+        if (!same) load_locality(guard_dir, guard_set, guard_before);
     }
 
     const EditOutcome r = run_edit(session, locator, editor);
-    double gr = -1, lr = -1;
+    double gr = -1, lr = -1, guard_lr = -1;
     if (gen_set) {
         const auto p = gen_set->predict();
         gr = static_cast<double>(std::count(p.begin(), p.end(), labels[0])) / static_cast<double>(p.size());
     }
-    if (loc_set) {
-        const auto p = loc_set->predict();
-        size_t same = 0;
-        for (size_t i = 0; i < p.size(); ++i) same += p[i] == loc_before[i];
-        lr = static_cast<double>(same) / static_cast<double>(p.size());
-    }
+    if (loc_set) lr = locality_rate(*loc_set, loc_before);
+    if (!guard_dir.empty()) guard_lr = guard_set ? locality_rate(*guard_set, guard_before) : lr;
+    const bool guard_refused = guard_lr >= 0 && guard_lr < min_lr;
     const ve_edit_eval after = session.evaluate(false);
     const std::vector<float> logits_after = session.last_logits();
 
@@ -183,7 +213,7 @@ int cmd_edit(const std::vector<std::string>& args) {
     for (const auto& m : r.mask)
         for (float v : m) kept += v > 0, ++total;
 
-    const bool write = r.success || vm.count("force");
+    const bool write = (r.success || vm.count("force")) && !guard_refused;
     std::map<std::string, std::string> provenance = {
         {"locator", chain.locator.name + (chain.locator.config().empty() ? "" : ":" + chain.locator.config())},
         {"editor", chain.editor.name + (chain.editor.config().empty() ? "" : ":" + chain.editor.config())},
@@ -193,14 +223,27 @@ int cmd_edit(const std::vector<std::string>& args) {
         {"labels", [&] { std::string s; for (int l : labels) s += (s.empty() ? "" : ",") + std::to_string(l); return s; }()},
         {"images", [&] { std::string s; for (const auto& p : paths) s += (s.empty() ? "" : ",") + file_hash(p); return s; }()},
         {"base_model", model_id}};
+    if (guard_lr >= 0) provenance["guard_lr"] = std::to_string(guard_lr);
     if (write) {
         auto edited = vit.download_params();
-        if (vm.count("patch")) save_patch(vm["patch"].as<std::string>(), make_patch(model.tensors, edited, session.sites(), provenance));
+        const Patch patch = make_patch(model.tensors, edited, session.sites(), provenance);
+        if (vm.count("patch")) save_patch(vm["patch"].as<std::string>(), patch);
         if (vm.count("out")) {
             std::map<std::string, std::string> meta = model.metadata;
             for (const auto& [k, v] : provenance) meta["vitedit.edit." + k] = v;
-            save_model(vm["out"].as<std::string>(), cfg, edited, meta);
+            try {
+                save_model(vm["out"].as<std::string>(), cfg, edited, meta);
+            } catch (...) {  // both outputs or neither
+                if (vm.count("patch")) std::remove(vm["patch"].as<std::string>().c_str());
+                throw;
+            }
         }
+    }
+    if (guard_refused) {
+        std::ostringstream o;
+        o << std::setprecision(4) << "locality guard: LR " << guard_lr << " on " << guard_dir << " is below --min-lr "
+          << min_lr << " (missed by " << (min_lr - guard_lr) << "); the edit was not written";
+        std::cerr << o.str() << "\n";
     }
 
     if (json) {
@@ -219,6 +262,7 @@ int cmd_edit(const std::vector<std::string>& args) {
         j["SR"] = static_cast<double>(after.num_correct) / N;
         if (gr >= 0) j["GR"] = gr;
         if (lr >= 0) j["LR"] = lr;
+        if (guard_lr >= 0) j["guard"] = {{"dir", guard_dir}, {"LR", guard_lr}, {"min_lr", min_lr}, {"passed", !guard_refused}};
         std::cout << j.dump() << "\n";
     } else {
         for (int i = 0; i < N; ++i)
@@ -232,13 +276,16 @@ int cmd_edit(const std::vector<std::string>& args) {
         if (gr >= 0) std::cout << ", GR " << gr << " (share of " << gen_n << " similar failures now right)";
         if (lr >= 0) std::cout << ", LR " << lr << " (share of " << loc_before.size() << " unrelated predictions unchanged)";
         std::cout << "\n";
+        if (guard_lr >= 0 && !guard_refused)
+            std::cout << "locality guard: LR " << std::setprecision(4) << guard_lr << " on " << guard_dir << " >= --min-lr " << min_lr << "\n";
         if (write) {
             if (vm.count("out")) std::cout << "wrote " << vm["out"].as<std::string>() << "\n";
             if (vm.count("patch")) std::cout << "wrote " << vm["patch"].as<std::string>() << "\n";
-        } else {
+        } else if (!guard_refused) {
             std::cout << "nothing written (use --force to write a failed edit)\n";
         }
     }
+    if (guard_refused) return 4;
     return r.success ? 0 : 3;
 }
 

@@ -19,11 +19,19 @@ static int patch_command(const char* name, const std::vector<std::string>& args,
     if (!parse(name, "--model M --patch P --out F", desc, args, vm)) return 0;
     const std::string in = vm["model"].as<std::string>(), out = vm["out"].as<std::string>();
     boost::system::error_code ec;
+    const std::string patch_path = vm["patch"].as<std::string>();
     if (boost::filesystem::weakly_canonical(in, ec) == boost::filesystem::weakly_canonical(out, ec))
         throw UsageError("refusing to write over the input model " + in);
+    if (boost::filesystem::weakly_canonical(patch_path, ec) == boost::filesystem::weakly_canonical(out, ec))
+        throw UsageError("refusing to write over the patch " + patch_path);
     const ModelFile model = load_model(in);
-    const Patch patch = load_patch(vm["patch"].as<std::string>());
-    auto tensors = forward ? apply_patch(model.tensors, patch) : revert_patch(model.tensors, patch);
+    const Patch patch = load_patch(patch_path);
+    std::map<std::string, HostTensor> tensors;
+    try {
+        tensors = forward ? apply_patch(model.tensors, patch) : revert_patch(model.tensors, patch);
+    } catch (const Error& e) {
+        throw Error(patch_path + " on " + in + ": " + e.what());
+    }
     std::map<std::string, std::string> meta = model.metadata;
     save_model(out, model.config, tensors, meta);
     size_t units = 0;

@@ -88,6 +88,9 @@ static int run(int argc, char** argv) {
             std::cerr << "vitedit " << name << ": " << (world.size() > 1 ? "rank " + std::to_string(world.rank()) + ": " : "")
                       << "error: " << e.what() << "\n";
             return 1;
+        } catch (...) {
+            std::cerr << "vitedit " << name << ": error: an unknown exception\n";
+            return 1;
         }
     }
     std::cerr << "vitedit: unknown command '" << name << "'\n";

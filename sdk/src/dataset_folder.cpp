@@ -17,8 +17,7 @@ namespace {
 bool is_image_file(const fs::path& p) {
     std::string ext = p.extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    static const char* known[] = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".pgm",
-                                  ".ppm", ".pnm", ".psd", ".hdr", ".pic"};
+    static const char* known[] = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm", ".pnm"};  // see decode_image
     for (const char* k : known)
         if (ext == k) return true;
     return false;

@@ -100,8 +100,11 @@ void check_payload(const std::string& b, const std::string& path, size_t header,
 
 }  // namespace
 
-IdxImages read_idx_images(const std::string& path) {
-    const std::string b = read_maybe_gz(path);
+IdxImages read_idx_images(const std::string& path) { return parse_idx_images(read_maybe_gz(path), path); }
+
+std::vector<uint8_t> read_idx_labels(const std::string& path) { return parse_idx_labels(read_maybe_gz(path), path); }
+
+IdxImages parse_idx_images(const std::string& b, const std::string& path) {
     const auto dims = idx_header(b, path, 3, "image");
     if (dims[1] <= 0 || dims[2] <= 0 || dims[1] > 16384 || dims[2] > 16384)
         throw Error(path + ": image size " + std::to_string(dims[1]) + "x" + std::to_string(dims[2]) + " is out of range");
@@ -114,8 +117,7 @@ IdxImages read_idx_images(const std::string& path) {
     return img;
 }
 
-std::vector<uint8_t> read_idx_labels(const std::string& path) {
-    const std::string b = read_maybe_gz(path);
+std::vector<uint8_t> parse_idx_labels(const std::string& b, const std::string& path) {
     const auto dims = idx_header(b, path, 1, "label");
     check_payload(b, path, 8, dims[0], "labels");
     return std::vector<uint8_t>(b.begin() + 8, b.end());

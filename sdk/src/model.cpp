@@ -7,7 +7,10 @@
 namespace vitedit {
 
 ModelFile load_model(const std::string& path, const ConfigOverrides& overrides) {
-    SafeTensorsFile f = read_safetensors(path);
+    return model_from_safetensors(read_safetensors(path), path, overrides);
+}
+
+ModelFile model_from_safetensors(SafeTensorsFile f, const std::string& path, const ConfigOverrides& overrides) {
     ModelFile m;
     m.path = path;
     try {

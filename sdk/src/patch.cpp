@@ -112,8 +112,9 @@ void save_patch(const std::string& path, const Patch& p) {
     write_safetensors(path, f);
 }
 
-Patch load_patch(const std::string& path) {
-    SafeTensorsFile f = read_safetensors(path);
+Patch load_patch(const std::string& path) { return patch_from_safetensors(read_safetensors(path), path); }
+
+Patch patch_from_safetensors(const SafeTensorsFile& f, const std::string& path) {
     auto meta = [&](const char* key) -> const std::string& {
         auto it = f.metadata.find(key);
         if (it == f.metadata.end()) throw Error(path + ": not a vitedit patch (no '" + key + "' metadata)");

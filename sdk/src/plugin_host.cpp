@@ -3,45 +3,14 @@
 
 #include <chrono>
 #include <cmath>
-#include <sstream>
 
 namespace vitedit {
 
 namespace {
-std::string trim(const std::string& s) {
-    size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
-    return a == std::string::npos ? "" : s.substr(a, b - a + 1);
-}
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 }  // namespace
-
-std::string PluginSpec::config() const {
-    std::string out;
-    for (const auto& [k, v] : options) out += (out.empty() ? "" : ",") + k + "=" + v;
-    return out;
-}
-
-PluginSpec parse_plugin_spec(const std::string& text, const std::string& what) {
-    PluginSpec spec;
-    const auto colon = text.find(':');
-    spec.name = trim(text.substr(0, colon));
-    if (spec.name.empty()) throw Error(what + " '" + text + "': expected NAME[:key=value,...]");
-    if (colon == std::string::npos) return spec;
-    std::stringstream ss(text.substr(colon + 1));
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        if (trim(item).empty()) continue;
-        const auto eq = item.find('=');
-        if (eq == std::string::npos || trim(item.substr(0, eq)).empty())
-            throw Error(what + " '" + text + "': '" + item + "' is not key=value");
-        const std::string key = trim(item.substr(0, eq));
-        if (spec.options.count(key)) throw Error(what + " '" + text + "': '" + key + "' given twice");
-        spec.options[key] = trim(item.substr(eq + 1));
-    }
-    return spec;
-}
 
 LocatorInstance::LocatorInstance(const Registry& registry, PluginSpec spec) : spec_(std::move(spec)) {
     record_ = &registry.find(VE_KIND_LOCATOR, spec_.name);
@@ -134,6 +103,9 @@ EditOutcome run_edit(EditSession& session, LocatorInstance& locator, EditorInsta
     ve_edit_report r;
     try {
         r = editor.edit(session);
+    } catch (const std::exception& e) {
+        session.restore();
+        throw Error(std::string(e.what()) + "; the model was restored");
     } catch (...) {
         session.restore();
         throw;

@@ -39,6 +39,9 @@ struct IdxImages {
 };
 IdxImages read_idx_images(const std::string& path);
 std::vector<uint8_t> read_idx_labels(const std::string& path);
+// The same from the (decompressed) bytes of a file; `what` names the source in messages.
+IdxImages parse_idx_images(const std::string& bytes, const std::string& what);
+std::vector<uint8_t> parse_idx_labels(const std::string& bytes, const std::string& what);
 
 // Reads an image/label file pair, checks the counts agree and the labels are < 10.
 Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path, const std::string& spec);
@@ -48,7 +51,7 @@ Dataset load_fmnist(const std::string& split, const std::string& dir = "");
 // ---- image folders -------------------------------------------------------------------------
 // ROOT/<class>/<image>: a class folder's name starts with the class index ("3" or "3_dress",
 // "3-dress", "3 dress"); the rest becomes the class name. Images: any file stb_image decodes
-// (png, jpg, jpeg, bmp, gif, tga, pgm, ppm, psd, hdr, pic), sorted by name within a class;
+// (png, jpg, jpeg, bmp, gif, pgm, ppm, pnm), sorted by name within a class;
 // classes in index order. Other files and hidden entries are ignored. Throws on duplicate class
 // indices, an empty root, or an undecodable image (naming it).
 Dataset load_image_folder(const std::string& root);

@@ -15,9 +15,14 @@ struct Image {
     std::vector<uint8_t> pixels;
 };
 
-// Decodes PNG/JPEG/BMP/... into 1 or 3 channels (alpha dropped, gray kept gray). Throws
-// vitedit::Error naming the file and stb's reason; refuses images over 16k pixels a side.
+// Decodes PNG, JPEG, BMP, GIF (first frame) and binary PGM/PPM into 1 or 3 channels (alpha
+// dropped, gray kept gray). Throws vitedit::Error naming the file and the reason; refuses other
+// formats (stb's TGA/PSD/HDR/PIC readers are not exposed to untrusted files), images over 16k
+// pixels a side or 64M pixels in all, before decoding them, and JPEG Huffman tables stb would
+// overflow.
 Image load_image(const std::string& path);
+// The same from a file's bytes; `what` names the source in messages.
+Image decode_image(const uint8_t* data, size_t size, const std::string& what);
 // Writes a PNG atomically.
 void save_png(const std::string& path, const Image& image);
 

@@ -20,6 +20,8 @@ struct ModelFile {
 // Reads a safetensors checkpoint under any supported naming, maps it to timm names, derives and
 // validates the config. Errors name the file.
 ModelFile load_model(const std::string& path, const ConfigOverrides& overrides = {});
+// The same from an already parsed file; `what` names the source in messages.
+ModelFile model_from_safetensors(SafeTensorsFile file, const std::string& what, const ConfigOverrides& overrides = {});
 
 // Writes timm-named tensors plus the config's metadata (and `extra` metadata) atomically.
 void save_model(const std::string& path, const VitConfig& config,

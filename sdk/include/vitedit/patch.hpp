@@ -33,6 +33,8 @@ Patch make_patch(const std::map<std::string, HostTensor>& before, const std::map
                  const std::vector<EditSite>& sites, std::map<std::string, std::string> provenance);
 void save_patch(const std::string& path, const Patch& patch);
 Patch load_patch(const std::string& path);
+// The same from an already parsed file; `what` names the source in messages.
+Patch patch_from_safetensors(const SafeTensorsFile& file, const std::string& what);
 // Returns the patched (or reverted) tensors; refuses a model whose hash is not the expected one.
 std::map<std::string, HostTensor> apply_patch(std::map<std::string, HostTensor> tensors, const Patch& patch);
 std::map<std::string, HostTensor> revert_patch(std::map<std::string, HostTensor> tensors, const Patch& patch);
