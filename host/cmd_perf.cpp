@@ -229,7 +229,9 @@ void print_table(const nlohmann::json& out) {
     for (const auto& c : out["cases"]) {
         const auto& v = c["vitedit"];
         const bool ref = c.contains("reference");
-        const std::string m = c["model"].get<std::string>();
+        std::string m = c["model"].get<std::string>();
+        if (boost::filesystem::path(m).extension() == ".safetensors") m = boost::filesystem::path(m).stem().string();
+        if (m.size() > 21) m = m.substr(0, 20) + "~";  // keep the columns aligned
         std::cout << std::left << std::setw(22) << m << std::setw(16) << "edit step (ms)" << std::right << std::setw(12)
                   << fmt(v["step_s"].get<double>() * 1e3) << std::setw(12)
                   << (ref ? fmt(c["reference"]["step_s"].get<double>() * 1e3) : "-") << std::setw(10)
@@ -265,13 +267,13 @@ int cmd_perf(const std::vector<std::string>& args) {
          "model to measure (repeatable); 'vit-b16' is ViT-B/16-shaped random weights (default: vit-b16)")
         ("steps", po::value<int>()->default_value(8), "timed edit steps (RMSprop, every step taken: no early stop)")
         ("warmup", po::value<int>()->default_value(2), "untimed warm-up steps before them (each side)")
-        ("lr", po::value<double>()->default_value(2e-5), "RMSprop learning rate")
-        ("sparsity", po::value<double>()->default_value(0.1), "share of site neurons edited (random locator, seed 1)")
+        ("lr", po::value<double>()->default_value(2e-5, "2e-5"), "RMSprop learning rate")
+        ("sparsity", po::value<double>()->default_value(0.1, "0.1"), "share of site neurons edited (random locator, seed 1)")
         ("eval-images", po::value<int>(), "size of the fixed evaluation set (default 16 for vit-b16, 256 otherwise)")
         ("threads", po::value<int>()->default_value(2), "threads on each side (OMP_NUM_THREADS, torch::set_num_threads)")
         ("reference", po::value<std::string>(), "the reference program (default: vitedit-torch-reference beside vitedit)")
         ("no-reference", "measure vitedit only")
-        ("tolerance", po::value<double>()->default_value(1e-5), "largest |vitedit - reference| allowed in the edited weights (else exit 3)")
+        ("tolerance", po::value<double>()->default_value(1e-5, "1e-5"), "largest |vitedit - reference| allowed in the edited weights (else exit 3)")
         ("seed", po::value<uint64_t>()->default_value(7), "seed of the random ViT-B/16 weights")
         ("json", "print one JSON object");
     add_backend_option(desc);
