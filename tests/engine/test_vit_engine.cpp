@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <random>
 
+#include "torch_vit.hpp"
 #include "vitedit/registry.hpp"
 #include "vitedit/vit.hpp"
 
@@ -60,33 +61,7 @@ std::map<std::string, HostTensor> to_host(const std::map<std::string, torch::Ten
     return out;
 }
 
-// The reference: a timm-style ViT with LibTorch ops.
-torch::Tensor reference_forward(const VitConfig& c, const std::map<std::string, torch::Tensor>& w,
-                                const torch::Tensor& images, torch::Tensor* features) {
-    namespace F = torch::nn::functional;
-    const int64_t N = images.size(0), D = c.dim, hd = D / c.heads;
-    auto x = F::conv2d(images, w.at("patch_embed.proj.weight"),
-                       F::Conv2dFuncOptions().bias(w.at("patch_embed.proj.bias")).stride(c.patch));
-    x = x.flatten(2).transpose(1, 2);  // [N, P, D]
-    x = torch::cat({w.at("cls_token").expand({N, 1, D}), x}, 1) + w.at("pos_embed");
-    for (int b = 0; b < c.depth; ++b) {
-        const std::string p = "blocks." + std::to_string(b) + ".";
-        auto h = torch::layer_norm(x, {D}, w.at(p + "norm1.weight"), w.at(p + "norm1.bias"), c.ln_eps);
-        auto qkv = torch::linear(h, w.at(p + "attn.qkv.weight"), w.at(p + "attn.qkv.bias"));
-        const int64_t T = x.size(1);
-        qkv = qkv.reshape({N, T, 3, c.heads, hd}).permute({2, 0, 3, 1, 4});
-        auto q = qkv[0], k = qkv[1], v = qkv[2];
-        auto att = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd)), -1);
-        auto o = torch::matmul(att, v).transpose(1, 2).reshape({N, T, D});
-        x = x + torch::linear(o, w.at(p + "attn.proj.weight"), w.at(p + "attn.proj.bias"));
-        h = torch::layer_norm(x, {D}, w.at(p + "norm2.weight"), w.at(p + "norm2.bias"), c.ln_eps);
-        h = torch::gelu(torch::linear(h, w.at(p + "mlp.fc1.weight"), w.at(p + "mlp.fc1.bias")));
-        x = x + torch::linear(h, w.at(p + "mlp.fc2.weight"), w.at(p + "mlp.fc2.bias"));
-    }
-    auto f = torch::layer_norm(x.select(1, 0), {D}, w.at("norm.weight"), w.at("norm.bias"), c.ln_eps);
-    if (features) *features = f;
-    return torch::linear(f, w.at("head.weight"), w.at("head.bias"));
-}
+using reference::vit_forward;  // the reference: a timm-style ViT with LibTorch ops
 
 void require_close(const std::vector<float>& got, const torch::Tensor& want_t, double tol, bool relative,
                    const std::string& what) {
@@ -124,7 +99,7 @@ TEST_CASE("engine forward equals the LibTorch ViT", "[engine]") {
         Vit vit(g_be, c, to_host(w));
         auto images = random_images(c, 3);
         torch::Tensor feat;
-        auto logits = reference_forward(c, w, images, &feat);
+        auto logits = vit_forward(c, w, images, &feat);
         auto out = vit.forward(vit.upload_images(flat(images), 3));
         require_close(out.logits.download(), logits, 1e-4, false, "logits, C=" + std::to_string(chans));
         require_close(out.features.download(), feat, 1e-4, false, "features, C=" + std::to_string(chans));
@@ -138,7 +113,7 @@ TEST_CASE("engine gradients equal LibTorch autograd", "[engine]") {
     const int64_t N = 4;
     auto images = random_images(c, N);
     std::vector<int32_t> labels = {0, 3, 6, 2};
-    auto logits = reference_forward(c, w, images, nullptr);
+    auto logits = vit_forward(c, w, images, nullptr);
     auto loss = torch::nn::functional::cross_entropy(logits, torch::tensor(std::vector<int64_t>{0, 3, 6, 2}));
     loss.backward();
 
