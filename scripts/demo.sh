@@ -31,7 +31,7 @@ $V apply --model "$M" --patch out/demo.vtp --out out/demo-edited.safetensors
 $V predict --model out/demo-edited.safetensors --image "$img"
 
 echo
-echo "== 4. a short bench: the locators side by side on every group (1 edit per group, rmsprop)"
+echo "== 4. a short bench: the locators side by side on every group (1 edit per group, rmsprop stopping at the first correct prediction: docs/bundle.md has the full sweep)"
 locators=(--locator all --locator random:sparsity=0.1 --locator saliency:sparsity=0.1)
 [ -f "${M%.safetensors}.hypernet.safetensors" ] && locators+=(--locator hypernet:sparsity=0.1)
-$V bench --model "$M" --bench "$B" --max-edits-per-group 1 "${locators[@]}" --editor rmsprop:lr=3e-4,stop_loss=0.2
+$V bench --model "$M" --bench "$B" --max-edits-per-group 1 "${locators[@]}" --editor rmsprop:lr=3e-4,steps=200,stop_loss=10
