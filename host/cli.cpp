@@ -63,7 +63,35 @@ void add_plugin_options(po::options_description& desc) {
 
 void add_backend_option(po::options_description& desc) {
     desc.add_options()("backend", po::value<std::string>()->default_value(""),
-                       "compute backend: onednn, torch, cuda (default: the best usable one)");
+                       "compute backend: onednn, torch, cuda (default: the best usable one)")
+        ("precision", po::value<std::string>()->default_value("f32"),
+         "matrix-product precision: f32, or bf16 (onednn: bf16 operands, f32 accumulation, f32 master weights)");
+}
+
+std::string backend_config(const po::variables_map& vm) {
+    std::string config = vm.count("backend-config") ? vm["backend-config"].as<std::string>() : "";
+    const std::string precision = vm.count("precision") ? vm["precision"].as<std::string>() : "f32";
+    if (precision != "f32" && precision != "bf16")
+        throw UsageError("--precision '" + precision + "': expected f32 or bf16");
+    if (precision == "bf16") {
+        const std::string name = vm["backend"].as<std::string>();
+        if (!name.empty() && name != "onednn")
+            throw UsageError("--precision bf16 is provided by the onednn backend only, not '" + name + "'");
+        config += std::string(config.empty() ? "" : ",") + "precision=bf16";
+    }
+    return config;
+}
+
+void check_precision(const po::variables_map& vm, const Backend& backend) {
+    if (vm.count("precision") && vm["precision"].as<std::string>() == "bf16" && backend.name() != "onednn")
+        throw UsageError(std::string("--precision bf16 is provided by the onednn backend only; the best usable backend here is '") +
+                         backend.name() + "' (choose --backend onednn)");
+}
+
+std::shared_ptr<Backend> create_backend(const po::variables_map& vm) {
+    auto backend = registry(vm).create_backend(vm["backend"].as<std::string>(), backend_config(vm));
+    check_precision(vm, *backend);
+    return backend;
 }
 
 Registry& registry(const po::variables_map& vm) {

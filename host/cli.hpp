@@ -32,7 +32,14 @@ bool parse(const std::string& command, const std::string& usage, po::options_des
 
 // --plugin-dir (repeatable) and --backend.
 void add_plugin_options(po::options_description& desc);
+// --backend and --precision (f32, or bf16 GEMMs on the onednn backend).
 void add_backend_option(po::options_description& desc);
+// The backend's config string from --precision and, where the command has it, --backend-config.
+std::string backend_config(const po::variables_map& vm);
+// The backend --backend names (or the best usable one), configured by backend_config(); refuses
+// --precision bf16 on a backend that does not provide it.
+std::shared_ptr<Backend> create_backend(const po::variables_map& vm);
+void check_precision(const po::variables_map& vm, const Backend& backend);
 // Scans the search path (explicit --plugin-dir first).
 Registry& registry(const po::variables_map& vm);
 

@@ -221,7 +221,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     }
 
     World& world = World::get();
-    auto backend = create_rank_backend(reg, vm["backend"].as<std::string>());
+    auto backend = create_rank_backend(reg, vm["backend"].as<std::string>(), backend_config(vm));
+    check_precision(vm, *backend);
     Vit vit(backend, cfg, model.tensors);
     const auto sites = ffn_sites(cfg, blocks);
     const int lowest = *std::min_element(blocks.begin(), blocks.end());

@@ -82,7 +82,7 @@ int cmd_bench_data(const std::vector<std::string>& args) {
     }
     auto class_name = [&](int l) { return l < static_cast<int>(cfg.classes.size()) ? slug(cfg.classes[l]) : std::to_string(l); };
 
-    auto backend = registry(vm).create_backend(vm["backend"].as<std::string>());
+    auto backend = create_backend(vm);
     Vit vit(backend, cfg, model.tensors);
     std::vector<float> logits;
     std::cerr << "bench-data: classifying " << data.size() << " images of " << data.spec << "\n";

@@ -52,7 +52,7 @@ int cmd_eval(const std::vector<std::string>& args) {
         throw Error(model_path + ": --exclude-holdout, but the model records no held-out subpopulations (vitedit.holdout)");
     }
 
-    auto backend = registry(vm).create_backend(vm["backend"].as<std::string>());
+    auto backend = create_backend(vm);
     Vit vit(backend, cfg, model.tensors);
     std::cerr << "model: " << cfg.summary() << ", backend " << backend->name() << "; data: " << data.spec << " ("
               << data.size() << " images)\n";

@@ -180,7 +180,8 @@ int cmd_meta_train(const std::vector<std::string>& args) {
     // ---- the hypernetwork: fresh or resumed ----
     // (OMP_WAIT_POLICY=PASSIVE is set for every command in main.cpp: spinning OpenMP threads made
     // meta-training 50x slower beside another job.)
-    auto backend = create_rank_backend(registry(vm), vm["backend"].as<std::string>(), vm["backend-config"].as<std::string>());
+    auto backend = create_rank_backend(registry(vm), vm["backend"].as<std::string>(), backend_config(vm));
+    check_precision(vm, *backend);
     Vit vit(backend, cfg, model.tensors);
     HypernetConfig hcfg;
     hcfg.dim = cfg.dim;

@@ -95,14 +95,14 @@ double gemm_rate(Backend& be, const VitConfig& c, int reps) {
 struct Options {
     int steps, warmup, eval_images, threads;
     double lr, sparsity;
-    std::string backend, reference;
+    std::string backend, config, reference;
     bool run_reference;
 };
 
 nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile& model, const Options& o, double rate,
                         bool json) {
     const VitConfig& cfg = model.config;
-    auto be = reg.create_backend(o.backend);
+    auto be = reg.create_backend(o.backend, o.config);
     Vit vit(be, cfg, model.tensors);
     const auto blocks = default_edit_blocks(cfg.depth);
     const auto sites = ffn_sites(cfg, blocks);
@@ -287,6 +287,7 @@ int cmd_perf(const std::vector<std::string>& args) {
     o.sparsity = vm["sparsity"].as<double>();
     o.threads = vm["threads"].as<int>();
     o.backend = vm["backend"].as<std::string>();
+    o.config = backend_config(vm);
     o.run_reference = vm.count("no-reference") == 0;
     if (o.steps < 1 || o.steps > 1000) throw UsageError("--steps must be in 1..1000");
     if (o.warmup < 0 || o.warmup > 100) throw UsageError("--warmup must be in 0..100");
@@ -308,13 +309,15 @@ int cmd_perf(const std::vector<std::string>& args) {
     nlohmann::json out;
     out["threads"] = o.threads;
     out["backend"] = o.backend;
+    out["precision"] = vm["precision"].as<std::string>();
     {
-        auto be = reg.create_backend(o.backend);
+        auto be = reg.create_backend(o.backend, o.config);
+        check_precision(vm, *be);
         const VitConfig b16;
         const double rate = gemm_rate(*be, b16, 30);
         out["machine"] = {{"cores", std::thread::hardware_concurrency()},
                           {"gemm_gflops", rate * 1e-9},
-                          {"gemm_shape", "f32 197x768 @ 768x3072"}};
+                          {"gemm_shape", vm["precision"].as<std::string>() + " 197x768 @ 768x3072"}};
     }
     const double rate = out["machine"]["gemm_gflops"].get<double>() * 1e9;
     for (const auto& m : models) {

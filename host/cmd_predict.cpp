@@ -32,7 +32,7 @@ int cmd_predict(const std::vector<std::string>& args) {
     std::vector<std::vector<float>> inputs;
     for (const auto& p : paths) inputs.push_back(to_model_input(load_image(p), cfg));
 
-    auto backend = registry(vm).create_backend(vm["backend"].as<std::string>());
+    auto backend = create_backend(vm);
     Vit vit(backend, cfg, model.tensors);
     const bool json = vm.count("json") > 0;
     if (!json)

@@ -360,7 +360,7 @@ int cmd_train(const std::vector<std::string>& args) {
                   {"optimizer", "adamw(0.9,0.999,1e-8)"}, {"schedule", "linear warm-up, cosine"}};
 
     // ---- model, optimizer state ----
-    auto backend = registry(vm).create_backend(vm["backend"].as<std::string>(), vm["backend-config"].as<std::string>());
+    auto backend = create_backend(vm);
     int64_t step = 0;
     json resume_state;
     std::map<std::string, HostTensor> init;

@@ -81,10 +81,10 @@ int64_t numel(const Layout& l) {
     return n;
 }
 
-memory::desc desc_of(const Layout& l, int first_dim) {
+memory::desc desc_of(const Layout& l, int first_dim, memory::data_type type = memory::data_type::f32) {
     memory::dims dims(l.shape + first_dim, l.shape + l.nd);
     memory::dims strides(l.stride + first_dim, l.stride + l.nd);
-    return memory::desc(dims, memory::data_type::f32, strides);
+    return memory::desc(dims, type, strides);
 }
 
 std::string dims_text(const Layout& l) {
@@ -112,6 +112,7 @@ struct GemmPlanner::Plan {
     Layout user[3];          // A, B, C as laid out in the caller's memory
     Layout used[3];          // as handed to oneDNN (dense copies where packed)
     bool pack[3] = {false, false, false};
+    bool bf16[3] = {false, false, false};  // packed as bf16 (A and B in bf16 precision)
     int64_t scratch_offset[3] = {0, 0, 0};
     int64_t scratch_floats = 0;
     bool per_batch = false;  // loop a 2-D primitive over the batch dims
@@ -130,8 +131,8 @@ size_t GemmPlanner::KeyHash::operator()(const std::vector<int64_t>& k) const noe
     return static_cast<size_t>(h);
 }
 
-GemmPlanner::GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans)
-    : engine_(engine), stream_(stream), max_plans_(max_plans ? max_plans : 1) {}
+GemmPlanner::GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans, bool bf16)
+    : engine_(engine), stream_(stream), max_plans_(max_plans ? max_plans : 1), bf16_(bf16) {}
 
 GemmPlanner::~GemmPlanner() = default;
 
@@ -175,12 +176,14 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
     plan->user[1] = B;
     plan->user[2] = C;
     for (int i = 0; i < 3; ++i) {
-        plan->pack[i] = !gemm_friendly(plan->user[i], i == 2);
+        plan->bf16[i] = bf16_ && i < 2;
+        plan->pack[i] = plan->bf16[i] || !gemm_friendly(plan->user[i], i == 2);
         plan->used[i] = plan->pack[i] ? dense(plan->user[i]) : plan->user[i];
         if (plan->pack[i]) {
             plan->scratch_offset[i] = plan->scratch_floats;
-            // keep each packed operand 64-byte aligned inside the scratch
-            plan->scratch_floats += (numel(plan->user[i]) + 15) / 16 * 16;
+            // keep each packed operand 64-byte aligned inside the scratch (bf16: 2 per float)
+            const int64_t floats = plan->bf16[i] ? (numel(plan->user[i]) + 1) / 2 : numel(plan->user[i]);
+            plan->scratch_floats += (floats + 15) / 16 * 16;
         }
     }
 
@@ -193,8 +196,9 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
     }
     const std::string what = "matmul " + dims_text(plan->used[0]) + " x " +
                              dims_text(plan->used[1]) + " -> " + dims_text(plan->used[2]);
+    auto type_of = [&](int i) { return plan->bf16[i] ? memory::data_type::bf16 : memory::data_type::f32; };
     auto make_pd = [&](int first_dim) {
-        dnnl::matmul::desc d(desc_of(plan->used[0], first_dim), desc_of(plan->used[1], first_dim),
+        dnnl::matmul::desc d(desc_of(plan->used[0], first_dim, type_of(0)), desc_of(plan->used[1], first_dim, type_of(1)),
                              desc_of(plan->used[2], first_dim));
         return dnnl::matmul::primitive_desc(d, attr, engine_);
     };
@@ -222,7 +226,7 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
     try {
         plan->prim = dnnl::matmul(pd);
         for (int i = 0; i < 3; ++i)
-            plan->mem[i] = memory(desc_of(plan->used[i], plan->per_batch ? nd - 2 : 0), engine_,
+            plan->mem[i] = memory(desc_of(plan->used[i], plan->per_batch ? nd - 2 : 0, type_of(i)), engine_,
                                   nullptr);
     } catch (const dnnl::error& e) {
         rethrow_dnnl(e, "creating " + what);
@@ -238,6 +242,7 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
 
 void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, const View& c) {
     float* ptr[3] = {p.swap ? b.data : a.data, p.swap ? a.data : b.data, c.data};
+    void* handle[3] = {ptr[0], ptr[1], ptr[2]};
     if (p.scratch_floats > 0) {
         if (scratch_.size() < static_cast<size_t>(p.scratch_floats) + 16)
             scratch_.resize(static_cast<size_t>(p.scratch_floats) + 16);
@@ -247,15 +252,19 @@ void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, con
         for (int i = 0; i < 3; ++i) {
             if (!p.pack[i]) continue;
             float* dst = base + p.scratch_offset[i];
-            if (i < 2 || beta != 0.0f)
+            if (p.bf16[i])
+                strided_copy_bf16(p.user[i].nd, p.user[i].shape, ptr[i], p.user[i].stride,
+                                  reinterpret_cast<uint16_t*>(dst), p.used[i].stride);
+            else if (i < 2 || beta != 0.0f)
                 strided_copy(p.user[i].nd, p.user[i].shape, ptr[i], p.user[i].stride, dst,
                              p.used[i].stride);
             ptr[i] = dst;
+            handle[i] = dst;
         }
     }
     try {
         if (!p.per_batch) {
-            for (int i = 0; i < 3; ++i) p.mem[i].set_data_handle(ptr[i]);
+            for (int i = 0; i < 3; ++i) p.mem[i].set_data_handle(handle[i]);
             p.prim.execute(stream_, p.args);
         } else {
             const Layout& C = p.used[2];
@@ -270,7 +279,8 @@ void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, con
                     rem /= C.shape[d];
                     for (int k = 0; k < 3; ++k) off[k] += i * p.used[k].stride[d];
                 }
-                for (int k = 0; k < 3; ++k) p.mem[k].set_data_handle(ptr[k] + off[k]);
+                for (int k = 0; k < 3; ++k)
+                    p.mem[k].set_data_handle(static_cast<char*>(handle[k]) + off[k] * (p.bf16[k] ? 2 : 4));
                 p.prim.execute(stream_, p.args);
             }
         }

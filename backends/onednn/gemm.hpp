@@ -7,6 +7,9 @@
 //   - computing C^T = op(B)^T op(A)^T when C is column-major,
 //   - packing an operand whose matrix dims have no unit stride into dense scratch,
 //   - looping over the batch with a 2-D primitive when the batched one would be the reference.
+// In bf16 precision (the backend's `precision=bf16`), A and B are always converted into dense
+// bf16 scratch and multiplied with f32 accumulation into the f32 output: the weights stay f32
+// (the master copy the optimizers update); only the products run in bf16.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +25,7 @@ namespace vitedit::onednn {
 
 class GemmPlanner {
 public:
-    GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans);
+    GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans, bool bf16 = false);
     ~GemmPlanner();
     GemmPlanner(const GemmPlanner&) = delete;
     GemmPlanner& operator=(const GemmPlanner&) = delete;
@@ -49,6 +52,7 @@ private:
     dnnl::engine engine_;
     dnnl::stream& stream_;
     size_t max_plans_;
+    bool bf16_;
     std::unordered_map<std::vector<int64_t>, std::unique_ptr<Plan>, KeyHash> plans_;
     std::vector<float> scratch_;
     const Plan* last_ = nullptr;

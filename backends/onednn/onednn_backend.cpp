@@ -19,7 +19,7 @@ OnednnBackend::OnednnBackend(const ve_host_api* host, const char* config) : host
     } catch (const dnnl::error& e) {
         throw author::Unavailable(std::string("cannot create the oneDNN CPU engine: ") + e.what());
     }
-    gemm_ = std::make_unique<GemmPlanner>(engine_, stream_, max_gemm_plans_);
+    gemm_ = std::make_unique<GemmPlanner>(engine_, stream_, max_gemm_plans_, bf16_);
     activations_ = std::make_unique<ActivationPrimitives>(engine_, stream_);
     const dnnl_version_t* v = dnnl_version();
     std::ostringstream msg;
@@ -34,7 +34,8 @@ void OnednnBackend::log(int level, const std::string& message) const {
     if (host_ && host_->log) host_->log(host_->host, level, message.c_str());
 }
 
-// config: "key=value,..."; known keys: max_gemm_plans=N (GEMM plan cache size, default 512).
+// config: "key=value,..."; known keys: max_gemm_plans=N (GEMM plan cache size, default 512),
+// precision=f32|bf16 (bf16: GEMM operands in bf16, f32 accumulation, output and weights).
 void OnednnBackend::configure(const char* config) {
     if (!config) return;
     std::istringstream in(config);
@@ -50,6 +51,10 @@ void OnednnBackend::configure(const char* config) {
                 throw std::invalid_argument("onednn backend: max_gemm_plans must be a positive "
                                             "integer, got '" + value + "'");
             max_gemm_plans_ = static_cast<size_t>(n);
+        } else if (key == "precision") {
+            if (value != "f32" && value != "bf16")
+                throw std::invalid_argument("onednn backend: precision must be f32 or bf16, got '" + value + "'");
+            bf16_ = value == "bf16";
         } else {
             log(VE_LOG_WARN, "onednn backend: ignoring unknown config key '" + key + "'");
         }

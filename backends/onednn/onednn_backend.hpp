@@ -106,6 +106,7 @@ private:
     dnnl::engine engine_;
     dnnl::stream stream_;
     size_t max_gemm_plans_ = 512;
+    bool bf16_ = false;  // precision=bf16
     std::unique_ptr<GemmPlanner> gemm_;  // built after configure()
     std::unique_ptr<ActivationPrimitives> activations_;
 };

@@ -52,6 +52,32 @@ void strided_copy(int nd, const int64_t* shape, const float* src, const int64_t*
     }
 }
 
+namespace {
+uint16_t to_bf16(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // quiet NaN
+    u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest, ties to even
+    return static_cast<uint16_t>(u >> 16);
+}
+}  // namespace
+
+void strided_copy_bf16(int nd, const int64_t* shape, const float* src, const int64_t* src_stride,
+                       uint16_t* dst, const int64_t* dst_stride) {
+    Dims4 v(nd, shape, src_stride, dst_stride);
+    const int64_t outer = v.outer(), inner = v.shape[3];
+    if (outer == 0 || inner == 0) return;
+    const int64_t ss = v.s[3], ds = v.d[3];
+#pragma omp parallel for schedule(static) if (worth_parallel(outer * inner) && outer > 1)
+    for (int64_t o = 0; o < outer; ++o) {
+        int64_t so, dof;
+        v.offsets(o, so, dof);
+        const float* s = src + so;
+        uint16_t* d = dst + dof;
+        for (int64_t i = 0; i < inner; ++i) d[i * ds] = to_bf16(s[i * ss]);
+    }
+}
+
 void strided_scale(int nd, const int64_t* shape, float* x, const int64_t* stride, float beta) {
     Dims4 v(nd, shape, nullptr, stride);
     const int64_t outer = v.outer(), inner = v.shape[3];

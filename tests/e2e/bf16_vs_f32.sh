@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# --precision bf16 (onednn: bf16 GEMM operands, f32 accumulation and weights) against f32 on the
+# bundled model's locality set — the 300 most fragile correct predictions, where a wrong
+# conversion shows first: the logits must differ (bf16 really ran) by at most 0.25, the classes
+# agree on at least 97 %; then an edit in bf16 fixes a benchmark failure.
+# usage: bf16_vs_f32.sh VITEDIT SOURCE_DIR
+set -euo pipefail
+vitedit=$1 src=$2
+model=$src/samples/models/vit-fmnist.safetensors bench=$src/samples/bench
+[ -d "$bench" ] || { echo "SKIPPED: no bundled benchmark"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+args=(); for f in "$bench"/locality/*/*.png; do args+=(--image "$f"); done
+"$vitedit" predict --model "$model" "${args[@]}" --json --backend onednn > "$tmp/f32.jsonl"
+"$vitedit" predict --model "$model" "${args[@]}" --json --backend onednn --precision bf16 > "$tmp/bf16.jsonl"
+python3 - "$tmp/f32.jsonl" "$tmp/bf16.jsonl" <<'PY'
+import json, sys
+a, b = ([json.loads(l) for l in open(p) if l.startswith("{")] for p in sys.argv[1:3])
+assert len(a) == len(b) > 0, (len(a), len(b))
+d = max(abs(u - v) for x, y in zip(a, b) for u, v in zip(x["logits"], y["logits"]))
+same = sum(x["class"] == y["class"] for x, y in zip(a, b)) / len(a)
+print(f"{len(a)} images: max |logit f32 - bf16| {d:.4f}, same class {same:.3f}")
+assert 0 < d <= 0.25, f"max |dlogit| {d} outside (0, 0.25]"
+assert same >= 0.97, f"classes agree on {same}"
+PY
+group=$bench/groups/6_shirt_heldout
+img=$(ls "$group"/*.png | head -1)
+"$vitedit" edit --model "$model" --image "$img" --label 6 --locator saliency --sparsity 0.05 --precision bf16 \
+  --backend onednn --patch "$tmp/fix.vtp" --json | tail -n 1 | python3 -c '
+import json, sys
+j = json.loads(sys.stdin.read())
+print("bf16 edit: success", j["success"], "steps", j["steps"])
+assert j["success"] is True'
+# refused where it is not provided
+if "$vitedit" predict --model "$model" --image "$img" --backend torch --precision bf16 2> "$tmp/err"; then
+  echo "FAIL: --precision bf16 accepted on torch"; exit 1
+fi
+grep -q "onednn backend only" "$tmp/err" || { cat "$tmp/err"; exit 1; }
+echo "bf16: ok"
