@@ -1,6 +1,7 @@
 #include "strided.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 #include "parallel.hpp"
 
@@ -32,27 +33,8 @@ struct Dims4 {
 
 }  // namespace
 
-void strided_copy(int nd, const int64_t* shape, const float* src, const int64_t* src_stride,
-                  float* dst, const int64_t* dst_stride) {
-    Dims4 v(nd, shape, src_stride, dst_stride);
-    const int64_t outer = v.outer(), inner = v.shape[3];
-    if (outer == 0 || inner == 0) return;
-    const int64_t ss = v.s[3], ds = v.d[3];
-#pragma omp parallel for schedule(static) if (worth_parallel(outer * inner) && outer > 1)
-    for (int64_t o = 0; o < outer; ++o) {
-        int64_t so, dof;
-        v.offsets(o, so, dof);
-        const float* s = src + so;
-        float* d = dst + dof;
-        if (ss == 1 && ds == 1) {
-            std::memcpy(d, s, static_cast<size_t>(inner) * sizeof(float));
-        } else {
-            for (int64_t i = 0; i < inner; ++i) d[i * ds] = s[i * ss];
-        }
-    }
-}
-
 namespace {
+
 uint16_t to_bf16(float f) {
     uint32_t u;
     std::memcpy(&u, &f, sizeof u);
@@ -60,10 +42,12 @@ uint16_t to_bf16(float f) {
     u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest, ties to even
     return static_cast<uint16_t>(u >> 16);
 }
-}  // namespace
 
-void strided_copy_bf16(int nd, const int64_t* shape, const float* src, const int64_t* src_stride,
-                       uint16_t* dst, const int64_t* dst_stride) {
+// dst = convert(src) over a strided view, rows in parallel; f32 -> f32 rows with unit strides
+// are plain memcpy.
+template <class Out, class Convert>
+void strided_convert(int nd, const int64_t* shape, const float* src, const int64_t* src_stride, Out* dst,
+                     const int64_t* dst_stride, Convert convert) {
     Dims4 v(nd, shape, src_stride, dst_stride);
     const int64_t outer = v.outer(), inner = v.shape[3];
     if (outer == 0 || inner == 0) return;
@@ -73,9 +57,27 @@ void strided_copy_bf16(int nd, const int64_t* shape, const float* src, const int
         int64_t so, dof;
         v.offsets(o, so, dof);
         const float* s = src + so;
-        uint16_t* d = dst + dof;
-        for (int64_t i = 0; i < inner; ++i) d[i * ds] = to_bf16(s[i * ss]);
+        Out* d = dst + dof;
+        if constexpr (std::is_same_v<Out, float>) {
+            if (ss == 1 && ds == 1) {
+                std::memcpy(d, s, static_cast<size_t>(inner) * sizeof(float));
+                continue;
+            }
+        }
+        for (int64_t i = 0; i < inner; ++i) d[i * ds] = convert(s[i * ss]);
     }
+}
+
+}  // namespace
+
+void strided_copy(int nd, const int64_t* shape, const float* src, const int64_t* src_stride,
+                  float* dst, const int64_t* dst_stride) {
+    strided_convert(nd, shape, src, src_stride, dst, dst_stride, [](float x) { return x; });
+}
+
+void strided_copy_bf16(int nd, const int64_t* shape, const float* src, const int64_t* src_stride,
+                       uint16_t* dst, const int64_t* dst_stride) {
+    strided_convert(nd, shape, src, src_stride, dst, dst_stride, to_bf16);
 }
 
 void strided_scale(int nd, const int64_t* shape, float* x, const int64_t* stride, float beta) {
