@@ -3,7 +3,8 @@
 #   train       samples/models/vit-fmnist.safetensors      (the base model, held-out subpopulations)
 #   bench-data  samples/bench/ and samples/bench-unseen/    (failure groups, locality set, manifest)
 #   meta-train  samples/models/vit-fmnist.hypernet.safetensors
-#   bench       docs/results/bench.json, docs/results/gr-lr.svg
+#   bench       docs/results/bench*.json, docs/results/gr-lr-bench*.svg
+#   blocks45    (not in the default list) the edit-sites ablation: hypernetwork and bench on blocks 4,5
 # usage: scripts/make-bundle.sh [STEP ...]   (default: all, in order)
 #   TRAIN_RESUME=1 continues an interrupted training from its checkpoint (same result).
 set -euo pipefail
@@ -42,6 +43,19 @@ for step in "${steps[@]}"; do
           --sweep "${BENCH_SWEEP:-sparsity=0.01,0.02,0.05,0.1}" \
           --json docs/results/$b.json --plot docs/results/gr-lr-$b.svg
       done ;;
-    *) echo "unknown step '$step' (train, bench-data, meta-train, bench)"; exit 2 ;;
+    blocks45)
+      # The sites ablation (docs/bundle.md): the hypernetwork meta-trained for fc1/fc2 of blocks 4,5
+      # and every locator benched on those sites, with the LR >= 0.90 summary.
+      H45=samples/models/vit-fmnist.hypernet-blocks45.safetensors
+      $V meta-train --model $M --data fmnist:train --out $H45 --iterations "${META_ITERATIONS:-1500}" \
+        --edit-lr "${META_EDIT_LR:-1e-2}" --lr "${META_LR:-1e-3}" --edit-blocks 4,5 --seed 0
+      for b in bench bench-unseen; do
+        $V bench --model $M --bench samples/$b --max-edits-per-group "${BENCH_EDITS:-1}" --seed 0 \
+          --locator all --locator random --locator saliency --locator hypernet:checkpoint=$H45 --edit-blocks 4,5 \
+          --editor "${BENCH_EDITOR:-rmsprop:lr=3e-4,steps=200,stop_loss=10}" \
+          --sweep "${BENCH_SWEEP:-sparsity=0.01,0.02,0.05,0.1}" --min-lr 0.9 \
+          --json docs/results/$b-blocks45.json --plot docs/results/gr-lr-$b-blocks45.svg
+      done ;;
+    *) echo "unknown step '$step' (train, bench-data, meta-train, bench, blocks45)"; exit 2 ;;
   esac
 done
