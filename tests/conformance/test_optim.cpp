@@ -154,9 +154,13 @@ void run_optimizer(Opt opt, Mask mode, const std::vector<int64_t>& shape, bool w
         auto& st = torch_state<torch::optim::RMSpropParamState>(*topt, p);
         require_close(down(s1), st.square_avg(), state_atol(st.square_avg()), 1e-5, what + ": square_avg");
     } else if (opt == Opt::ADAM || opt == Opt::ADAMW) {
-        auto& st = torch_state<torch::optim::AdamParamState>(*topt, p);
-        require_close(down(s1), st.exp_avg(), state_atol(st.exp_avg()), 1e-5, what + ": m (exp_avg)");
-        require_close(down(s2), st.exp_avg_sq(), state_atol(st.exp_avg_sq()), 1e-5, what + ": v (exp_avg_sq)");
+        // AdamW keeps its own state type (the same fields): read each as what it is.
+        auto check = [&](const auto& st) {
+            require_close(down(s1), st.exp_avg(), state_atol(st.exp_avg()), 1e-5, what + ": m (exp_avg)");
+            require_close(down(s2), st.exp_avg_sq(), state_atol(st.exp_avg_sq()), 1e-5, what + ": v (exp_avg_sq)");
+        };
+        if (opt == Opt::ADAM) check(torch_state<torch::optim::AdamParamState>(*topt, p));
+        else check(torch_state<torch::optim::AdamWParamState>(*topt, p));
     }
     if (!warm && mode != Mask::NONE) {
         torch::Tensor frozen = full == 0;
