@@ -1,42 +1,23 @@
-// Validated F32 views of ve_tensor descriptors, and the argument checks every op shares.
-// Every check throws vitedit::author::Invalid (or Unsupported for another dtype) with a message
-// that names the argument and prints its shape and strides.
+// The SDK's validated tensor views (vitedit/tensor_view.hpp), bound to this backend's memory.
 #pragma once
 
-#include <cstdint>
-#include <string>
-
-#include "vitedit/tensor.h"
+#include "vitedit/tensor_view.hpp"
 
 namespace vitedit::onednn {
 
 class BufferRegistry;
 
-struct View {
-    const char* name = "";
-    float* data = nullptr;
-    int nd = 0;
-    int64_t shape[VE_MAX_DIMS] = {0, 0, 0, 0};
-    int64_t stride[VE_MAX_DIMS] = {0, 0, 0, 0};
-    int64_t numel = 0;
+using author::describe;
+using author::fail;
+using author::require_contiguous;
+using author::require_ndim;
+using author::require_no_zero_stride;
+using author::require_same_shape;
+using author::require_vector;
+using author::View;
 
-    int64_t last() const { return shape[nd - 1]; }
-    int64_t rows() const { return last() == 0 ? 0 : numel / last(); }
-    bool contiguous() const;
-};
-
-// "x [3,5,7] strides [35,7,1]"
-std::string describe(const View& v);
-
-// Checks dtype (F32), ndim (1..4), non-negative shape and strides, a known buffer, an aligned
-// offset and that every addressed element lies inside the allocation.
+// author::make_view over this backend's allocations: the buffer must be known and the view's
+// extent inside it.
 View make_view(const BufferRegistry& registry, const ve_tensor* t, const char* name);
-
-void require_contiguous(const View& v);
-void require_ndim(const View& v, int lo, int hi);
-void require_same_shape(const View& a, const View& b);
-// A parameter-like vector: contiguous with `n` elements (any shape, e.g. [C] or [1, 1, C]).
-void require_vector(const View& v, int64_t n, const char* meaning);
-[[noreturn]] void fail(const std::string& message);
 
 }  // namespace vitedit::onednn

@@ -1,0 +1,121 @@
+// vitedit SDK (backend authors) — validated F32 views of ve_tensor descriptors and the argument
+// checks every op shares. Each check throws author::Invalid (or author::Unsupported for another
+// dtype) with a message that names the argument and prints its shape and strides, so every backend
+// refuses bad tensors with the same words. Header-only: backends compile it in.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "vitedit/backend_author.hpp"
+#include "vitedit/tensor.h"
+
+namespace vitedit::author {
+
+struct View {
+    const char* name = "";
+    float* data = nullptr;  // address of element [0, ..., 0] (host or device)
+    int nd = 0;
+    int64_t shape[VE_MAX_DIMS] = {0, 0, 0, 0};
+    int64_t stride[VE_MAX_DIMS] = {0, 0, 0, 0};
+    int64_t numel = 0;
+
+    int64_t last() const { return shape[nd - 1]; }
+    int64_t rows() const { return last() == 0 ? 0 : numel / last(); }
+    bool contiguous() const {
+        int64_t expect = 1;
+        for (int i = nd - 1; i >= 0; --i) {
+            if (shape[i] != 1 && stride[i] != expect) return false;
+            expect *= shape[i];
+        }
+        return true;
+    }
+};
+
+[[noreturn]] inline void fail(const std::string& message) { throw Invalid(message); }
+
+// "x [3,5,7] strides [35,7,1]"
+inline std::string describe(const View& v) {
+    auto list = [](const int64_t* x, int n) {
+        std::string s = "[";
+        for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string(x[i]);
+        return s + "]";
+    };
+    return std::string(v.name) + " " + list(v.shape, v.nd) + " strides " + list(v.stride, v.nd);
+}
+
+// Checks dtype (F32), ndim (1..4), non-negative shape and strides, an aligned offset and that the
+// extent does not overflow; `locate(buffer, offset, bytes, name)` is the backend's own lookup,
+// which must check the buffer is known and that [offset, offset + bytes) lies inside it, and
+// returns the address at `offset`.
+template <class Locate>
+View make_view(const ve_tensor* t, const char* name, Locate&& locate) {
+    if (!t) fail(std::string(name) + " is NULL");
+    View v;
+    v.name = name;
+    if (t->dtype == VE_BF16 || t->dtype == VE_I32)
+        throw Unsupported(std::string(name) + ": dtype " + (t->dtype == VE_BF16 ? "BF16" : "I32") +
+                          " (this backend computes in F32 only)");
+    if (t->dtype != VE_F32) fail(std::string(name) + ": unknown dtype " + std::to_string(t->dtype));
+    if (t->ndim < 1 || t->ndim > VE_MAX_DIMS)
+        fail(std::string(name) + ": ndim " + std::to_string(t->ndim) + " outside 1..4");
+    v.nd = t->ndim;
+    v.numel = 1;
+    for (int i = 0; i < v.nd; ++i) {
+        v.shape[i] = t->shape[i];
+        v.stride[i] = t->stride[i];
+    }
+    for (int i = 0; i < v.nd; ++i) {
+        if (v.shape[i] < 0 || v.stride[i] < 0) fail(describe(v) + ": negative shape or stride");
+        if (v.shape[i] > 0 && v.numel > INT64_MAX / v.shape[i]) fail(describe(v) + ": too large");
+        v.numel *= v.shape[i];
+    }
+    if (t->offset % sizeof(float) != 0)
+        fail(describe(v) + ": byte offset " + std::to_string(t->offset) + " is not a multiple of 4");
+    // Highest element addressed, checked against the allocation (also when empty: the offset).
+    uint64_t span = 0;
+    if (v.numel > 0) {
+        span = 1;
+        for (int i = 0; i < v.nd; ++i) {
+            const uint64_t reach = static_cast<uint64_t>(v.shape[i] - 1) * static_cast<uint64_t>(v.stride[i]);
+            if (v.stride[i] != 0 && reach / static_cast<uint64_t>(v.stride[i]) != static_cast<uint64_t>(v.shape[i] - 1))
+                fail(describe(v) + ": extent overflows");
+            span += reach;
+        }
+    }
+    if (span > UINT64_MAX / sizeof(float)) fail(describe(v) + ": extent overflows");
+    unsigned char* base = locate(t->buffer, t->offset, span * sizeof(float), name);
+    v.data = reinterpret_cast<float*>(base);
+    return v;
+}
+
+inline void require_contiguous(const View& v) {
+    if (!v.contiguous()) fail(describe(v) + " must be contiguous (row-major dense)");
+}
+
+inline void require_ndim(const View& v, int lo, int hi) {
+    if (v.nd < lo || v.nd > hi)
+        fail(describe(v) + ": expected " + (lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi)) +
+             " dims");
+}
+
+inline void require_same_shape(const View& a, const View& b) {
+    bool same = a.nd == b.nd;
+    for (int i = 0; same && i < a.nd; ++i) same = a.shape[i] == b.shape[i];
+    if (!same) fail("shape mismatch: " + describe(a) + " vs " + describe(b));
+}
+
+// A parameter-like vector: contiguous with `n` elements (any shape, e.g. [C] or [1, 1, C]).
+inline void require_vector(const View& v, int64_t n, const char* meaning) {
+    if (v.numel != n) fail(describe(v) + ": expected " + std::to_string(n) + " elements (" + meaning + ")");
+    require_contiguous(v);
+}
+
+// No dim of size > 1 with stride 0 (an output whose elements would overlap).
+inline void require_no_zero_stride(const View& v, const char* role) {
+    for (int i = 0; i < v.nd; ++i)
+        if (v.shape[i] > 1 && v.stride[i] == 0)
+            fail(describe(v) + ": the " + role + " has a zero stride (elements overlap)");
+}
+
+}  // namespace vitedit::author
