@@ -27,14 +27,7 @@ void CudaBackend::cross_entropy(const ve_tensor& logits_t, const int32_t* labels
         require_contiguous(d);
         dl = d.data;
     }
-    if (N > 0 && !labels) fail("labels is NULL");
-    if (!(label_smoothing >= 0.0f && label_smoothing <= 1.0f))
-        fail("label_smoothing " + std::to_string(label_smoothing) + " outside [0, 1]");
-    if (N > 0 && K == 0) fail(describe(logits) + ": no classes");
-    for (int64_t n = 0; n < N; ++n)
-        if (labels[n] < 0 || labels[n] >= K)
-            fail("labels[" + std::to_string(n) + "] = " + std::to_string(labels[n]) + " outside [0, " +
-                 std::to_string(K) + ") for " + describe(logits));
+    author::require_labels(logits, labels, label_smoothing);
     if (N == 0) return;
     activate();
     // scratch: labels (int32) then losses (float)

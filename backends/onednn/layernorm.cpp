@@ -66,14 +66,9 @@ void OnednnBackend::layernorm_bwd(const ve_tensor& dy_t, const ve_tensor& x_t,
                                   const ve_tensor* dgamma_t, const ve_tensor* dbeta_t,
                                   float param_beta) {
     View dy = view(dy_t, "dy"), x = view(x_t, "x"), gamma = view(gamma_t, "gamma");
-    require_same_shape(dy, x);
-    require_contiguous(dy);
-    require_contiguous(x);
-    const int64_t C = x.last(), R = x.rows();
-    require_vector(gamma, C, "the last dim of x");
     View mean = view(mean_t, "mean"), rstd = view(rstd_t, "rstd");
-    require_vector(mean, R, "one per row of x");
-    require_vector(rstd, R, "one per row of x");
+    author::require_layernorm_bwd_inputs(dy, x, gamma, mean, rstd);
+    const int64_t C = x.last(), R = x.rows();
     float* dx = nullptr;
     float* dgamma = nullptr;
     float* dbeta = nullptr;

@@ -40,23 +40,14 @@ void for_each_masked(const MaskedParam& p, F&& f) {
     }
 }
 
-// Shared validation: every state tensor matches w (contiguous); the mask fits the axis.
-MaskedParam check_param(const View& w, std::initializer_list<const View*> same,
-                               const View* mask, int axis) {
-    require_contiguous(w);
-    for (const View* v : same) {
-        require_same_shape(*v, w);
-        require_contiguous(*v);
-    }
+// Shared validation (vitedit/tensor_view.hpp), then the [R, C] view the kernels walk.
+MaskedParam check_param(const View& w, std::initializer_list<const View*> same, const View* mask, int axis) {
+    author::require_param_state(w, same);
     MaskedParam p;
     p.C = w.last();
     p.R = w.rows();
     if (mask) {
-        if (axis != VE_MASK_ROWS && axis != VE_MASK_COLS)
-            fail("mask axis " + std::to_string(axis) + " is neither VE_MASK_ROWS (0) nor VE_MASK_COLS (1)");
-        require_vector(*mask, axis == VE_MASK_ROWS ? p.R : p.C,
-                       axis == VE_MASK_ROWS ? "one per row of the [R, C] parameter view"
-                                            : "one per column of the [R, C] parameter view");
+        author::require_mask(*mask, axis, w);
         p.mask = mask->data;
         p.axis = axis;
     }

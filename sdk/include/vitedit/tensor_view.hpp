@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "vitedit/backend_author.hpp"
@@ -116,6 +117,48 @@ inline void require_no_zero_stride(const View& v, const char* role) {
     for (int i = 0; i < v.nd; ++i)
         if (v.shape[i] > 1 && v.stride[i] == 0)
             fail(describe(v) + ": the " + role + " has a zero stride (elements overlap)");
+}
+
+// Optimizer arguments: every state tensor matches the parameter w (all contiguous), and a mask
+// has one value per row (VE_MASK_ROWS) or column (VE_MASK_COLS) of w's [rows, last] view.
+inline void require_param_state(const View& w, std::initializer_list<const View*> same) {
+    require_contiguous(w);
+    for (const View* v : same) {
+        require_same_shape(*v, w);
+        require_contiguous(*v);
+    }
+}
+inline void require_mask(const View& mask, int axis, const View& w) {
+    if (axis != VE_MASK_ROWS && axis != VE_MASK_COLS)
+        fail("mask axis " + std::to_string(axis) + " is neither VE_MASK_ROWS (0) nor VE_MASK_COLS (1)");
+    require_vector(mask, axis == VE_MASK_ROWS ? w.rows() : w.last(),
+                   axis == VE_MASK_ROWS ? "one per row of the [R, C] parameter view"
+                                        : "one per column of the [R, C] parameter view");
+}
+
+// Cross-entropy arguments beyond the logits view ([N, K], contiguous): labels in [0, K), the
+// smoothing in [0, 1].
+inline void require_labels(const View& logits, const int32_t* labels, float label_smoothing) {
+    const int64_t N = logits.shape[0], K = logits.shape[1];
+    if (N > 0 && !labels) fail("labels is NULL");
+    if (!(label_smoothing >= 0.0f && label_smoothing <= 1.0f))
+        fail("label_smoothing " + std::to_string(label_smoothing) + " outside [0, 1]");
+    if (N > 0 && K == 0) fail(describe(logits) + ": no classes");
+    for (int64_t n = 0; n < N; ++n)
+        if (labels[n] < 0 || labels[n] >= K)
+            fail("labels[" + std::to_string(n) + "] = " + std::to_string(labels[n]) + " outside [0, " +
+                 std::to_string(K) + ") for " + describe(logits));
+}
+
+// LayerNorm backward inputs: dy like x (contiguous), gamma one per channel, mean/rstd one per row.
+inline void require_layernorm_bwd_inputs(const View& dy, const View& x, const View& gamma, const View& mean,
+                                         const View& rstd) {
+    require_same_shape(dy, x);
+    require_contiguous(dy);
+    require_contiguous(x);
+    require_vector(gamma, x.last(), "the last dim of x");
+    require_vector(mean, x.rows(), "one per row of x");
+    require_vector(rstd, x.rows(), "one per row of x");
 }
 
 }  // namespace vitedit::author
