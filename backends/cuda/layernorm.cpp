@@ -9,12 +9,8 @@ void CudaBackend::layernorm_fwd(const ve_tensor& x_t, const ve_tensor& gamma_t,
                                 const ve_tensor* mean_t, const ve_tensor* rstd_t) {
     View x = view(x_t, "x"), y = view(y_t, "y");
     View gamma = view(gamma_t, "gamma"), beta = view(beta_t, "beta");
-    require_same_shape(x, y);
-    require_contiguous(x);
-    require_contiguous(y);
+    author::require_layernorm_fwd_inputs(x, y, gamma, beta);
     const int64_t C = x.last(), R = x.rows();
-    require_vector(gamma, C, "the last dim of x");
-    require_vector(beta, C, "the last dim of x");
     float* mean = nullptr;
     float* rstd = nullptr;
     if (mean_t) {

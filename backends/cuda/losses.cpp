@@ -50,10 +50,7 @@ void CudaBackend::cross_entropy(const ve_tensor& logits_t, const int32_t* labels
 void CudaBackend::kl_div(const ve_tensor& logits_t, const ve_tensor& target_t, float temperature,
                          float* loss_out, const ve_tensor* dlogits_t, float grad_scale) {
     View logits = view(logits_t, "logits"), target = view(target_t, "target");
-    require_ndim(logits, 2, 2);
-    require_contiguous(logits);
-    require_same_shape(target, logits);
-    require_contiguous(target);
+    author::require_kl_inputs(logits, target);
     float* dl = nullptr;
     if (dlogits_t) {
         View d = view(dlogits_t, "dlogits");

@@ -150,6 +150,23 @@ inline void require_labels(const View& logits, const int32_t* labels, float labe
                  std::to_string(K) + ") for " + describe(logits));
 }
 
+// LayerNorm forward: y like x (both contiguous), gamma and beta one per channel.
+inline void require_layernorm_fwd_inputs(const View& x, const View& y, const View& gamma, const View& beta) {
+    require_same_shape(x, y);
+    require_contiguous(x);
+    require_contiguous(y);
+    require_vector(gamma, x.last(), "the last dim of x");
+    require_vector(beta, x.last(), "the last dim of x");
+}
+
+// KL-divergence inputs: logits [N, K] and a target of the same shape, contiguous.
+inline void require_kl_inputs(const View& logits, const View& target) {
+    require_ndim(logits, 2, 2);
+    require_contiguous(logits);
+    require_same_shape(target, logits);
+    require_contiguous(target);
+}
+
 // LayerNorm backward inputs: dy like x (contiguous), gamma one per channel, mean/rstd one per row.
 inline void require_layernorm_bwd_inputs(const View& dy, const View& x, const View& gamma, const View& mean,
                                          const View& rstd) {
