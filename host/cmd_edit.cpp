@@ -120,8 +120,7 @@ int cmd_edit(const std::vector<std::string>& args) {
     Registry& reg = registry(vm);
     LocatorInstance locator(reg, chain.locator);
     EditorInstance editor(reg, chain.editor);
-    auto backend = reg.create_backend(vm["backend"].as<std::string>(), backend_config(vm));
-    check_precision(vm, *backend);
+    auto backend = create_backend(vm);
     Vit vit(backend, cfg, model.tensors);
     const auto blocks = chain.edit_blocks.empty() ? default_edit_blocks(cfg.depth) : chain.edit_blocks;
     const std::string model_id = tensors_hash(model.tensors);
