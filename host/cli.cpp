@@ -65,7 +65,10 @@ void add_backend_option(po::options_description& desc) {
     desc.add_options()("backend", po::value<std::string>()->default_value(""),
                        "compute backend: onednn, torch, cuda (default: the best usable one)")
         ("precision", po::value<std::string>()->default_value("f32"),
-         "matrix-product precision: f32, or bf16 (onednn: bf16 operands, f32 accumulation, f32 master weights)");
+         "matrix-product precision: f32, or bf16 (onednn: bf16 operands, f32 accumulation, f32 master weights)")
+        ("backend-config", po::value<std::string>()->default_value(""),
+         "backend settings, key=value,... (onednn: max_gemm_plans=N, weight_cache_mb=N — packed copies of unchanged "
+         "weights, default 1024, 0 = none)");
 }
 
 std::string backend_config(const po::variables_map& vm) {

@@ -93,8 +93,7 @@ int cmd_meta_train(const std::vector<std::string>& args) {
         ("checkpoint", po::value<std::string>(), "training checkpoint (default: OUT with .ckpt.safetensors)")
         ("checkpoint-every", po::value<int64_t>()->default_value(100), "write the checkpoint every N iterations (0: only when stopped early)")
         ("resume", "continue from the checkpoint (same options required); the result equals an uninterrupted run")
-        ("max-iterations", po::value<int64_t>()->default_value(0), "stop after this many iterations in total (0: all); the schedule still spans --iterations")
-        ("backend-config", po::value<std::string>()->default_value(""), "backend configuration string (key=value,...)");
+        ("max-iterations", po::value<int64_t>()->default_value(0), "stop after this many iterations in total (0: all); the schedule still spans --iterations");
     add_backend_option(desc);
     add_plugin_options(desc);
     add_model_overrides(desc);

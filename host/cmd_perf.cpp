@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -92,15 +93,77 @@ double gemm_rate(Backend& be, const VitConfig& c, int reps) {
     return 2.0 * c.tokens() * c.dim * c.mlp_hidden / t[t.size() / 2];
 }
 
+// A program that runs the reference approach on the files perf writes (see perf_reference.cpp and
+// reference/torch_eager_reference.py for the protocol); `key` names its JSON object and files.
+struct Peer {
+    std::string key, prefix, title, command;
+    bool timed;  // float64 is a correctness oracle, not a race
+};
+
+// Where an edit step's time goes: per backend op (GEMMs by shape), per step, largest first.
+nlohmann::json step_profile(const Backend& be, int steps) {
+    std::vector<std::pair<std::string, Backend::OpTime>> ops(be.profile().begin(), be.profile().end());
+    std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [name, t] : ops)
+        out.push_back({{"op", name},
+                       {"calls_per_step", static_cast<double>(t.calls) / steps},
+                       {"ms_per_step", t.seconds * 1e3 / steps},
+                       {"gflops", t.flops > 0 ? t.flops / t.seconds * 1e-9 : 0.0}});
+    return out;
+}
+
+void print_profile(const std::string& label, const nlohmann::json& prof, double step_s) {
+    double total = 0;
+    for (const auto& p : prof) total += p["ms_per_step"].get<double>();
+    std::cerr << "perf: " << label << ": where the time of an edit goes, per step (a separate run with every op timed: "
+              << std::setprecision(4) << step_s * 1e3 << " ms/step, of which backend ops " << total << " ms):\n";
+    for (const auto& p : prof) {
+        std::cerr << "  " << std::left << std::setw(28) << p["op"].get<std::string>() << std::right << std::setw(7)
+                  << std::setprecision(3) << p["calls_per_step"].get<double>() << " calls " << std::setw(8)
+                  << std::setprecision(3) << p["ms_per_step"].get<double>() << " ms " << std::setw(6) << std::setprecision(3)
+                  << 100 * p["ms_per_step"].get<double>() / total << " %";
+        if (p["gflops"].get<double>() > 0) std::cerr << std::setw(8) << std::setprecision(3) << p["gflops"].get<double>() << " GFLOP/s";
+        std::cerr << "\n";
+    }
+}
+
 struct Options {
     int steps, warmup, eval_images, threads;
     double lr, sparsity;
-    std::string backend, config, reference;
-    bool run_reference;
+    std::string backend, config;
+    std::vector<Peer> peers;
+    bool profile = false;
 };
 
-nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile& model, const Options& o, double rate,
-                        bool json) {
+// Largest |a - b| over the edit sites, how many elements exceed the 1e-5 target, and the largest
+// change from the original weights (the size of the edit, for scale).
+struct WeightDiff {
+    double max = 0, moved = 0;
+    int64_t over = 0, compared = 0;
+    nlohmann::json to_json() const {
+        return {{"max_abs_diff", max}, {"over_1e-5", over}, {"compared", compared}};
+    }
+};
+
+WeightDiff compare(const std::map<std::string, std::vector<float>>& a, const std::map<std::string, std::vector<float>>& b,
+                   const std::map<std::string, std::vector<float>>& orig) {
+    WeightDiff d;
+    for (const auto& [site, x] : a) {
+        const auto& y = b.at(site);
+        const auto& o = orig.at(site);
+        for (size_t i = 0; i < x.size(); ++i) {
+            const double e = std::fabs(static_cast<double>(x[i]) - y[i]);
+            d.max = std::max(d.max, e);
+            d.over += e > 1e-5;
+            ++d.compared;
+            d.moved = std::max(d.moved, std::fabs(static_cast<double>(y[i]) - o[i]));
+        }
+    }
+    return d;
+}
+
+nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile& model, const Options& o, bool json) {
     const VitConfig& cfg = model.config;
     auto be = reg.create_backend(o.backend, o.config);
     Vit vit(be, cfg, model.tensors);
@@ -121,9 +184,15 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
         run_edit(session, locator, warm);
         session.restore();
     }
+    // The machine's GEMM rate drifts on a shared host, so each figure's limit uses the rate
+    // measured right before and right after it (their mean), not one taken minutes earlier.
+    const VitConfig b16;
+    const double rate_before = gemm_rate(*be, b16, 20);
     const double f0 = be->gemm_flops();
     const EditOutcome r = run_edit(session, locator, editor);
     const double step_flops = (be->gemm_flops() - f0) / std::max(1, r.steps);
+    const double rate_mid = gemm_rate(*be, b16, 20);
+    const double step_rate = 0.5 * (rate_before + rate_mid);
 
     // Locality evaluation: the fixed set's frozen prefix is cached once (timed apart), then every
     // evaluation after an edit runs the suffix only.
@@ -139,7 +208,18 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
     set.predict();
     const double eval_s = since(t0);
     const double eval_flops = (be->gemm_flops() - f1) / static_cast<double>(E);
+    const double eval_rate = 0.5 * (rate_mid + gemm_rate(*be, b16, 20));
     const double rss_mb = peak_rss_mb();
+    nlohmann::json profile;
+    if (o.profile) {  // the same edit once more, every op timed (ends at the same weights)
+        session.restore();
+        be->reset_profile();
+        be->set_profiling(true);
+        const EditOutcome p = run_edit(session, locator, editor);
+        be->set_profiling(false);
+        profile = step_profile(*be, std::max(1, p.steps));
+        if (!json) print_profile(label, profile, p.step_s);
+    }
 
     nlohmann::json j = {{"model", label},
                         {"config", cfg.summary()},
@@ -149,15 +229,18 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
                         {"vitedit",
                          {{"step_s", r.step_s},
                           {"step_gflop", step_flops * 1e-9},
-                          {"step_limit_s", step_flops / rate},
+                          {"step_limit_s", step_flops / step_rate},
+                          {"step_gemm_gflops", step_rate * 1e-9},
                           {"eval_images_per_s", static_cast<double>(E) / eval_s},
                           {"eval_gflop_per_image", eval_flops * 1e-9},
-                          {"eval_limit_images_per_s", rate / eval_flops},
+                          {"eval_limit_images_per_s", eval_rate / eval_flops},
+                          {"eval_gemm_gflops", eval_rate * 1e-9},
                           {"eval_cache_s", cache_s},
                           {"peak_rss_mb", rss_mb}}}};
+    if (o.profile) j["vitedit"]["step_profile"] = profile;
 
-    if (!o.run_reference) return j;
-    // The reference on the same weights, image, label, mask and evaluation images.
+    if (o.peers.empty()) return j;
+    // The peers on the same weights, image, label, mask and evaluation images.
     const fs::path dir = fs::temp_directory_path() / fs::unique_path("vitedit-perf-%%%%%%%%");
     fs::create_directories(dir);
     struct Cleanup {
@@ -172,45 +255,65 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
     for (size_t s = 0; s < sites.size(); ++s)
         in.tensors["mask." + sites[s].name] = HostTensor{{sites[s].units}, r.mask[s]};
     write_safetensors((dir / "edit.safetensors").string(), in);
-    std::ostringstream cmd;
-    cmd << "OMP_NUM_THREADS=" << o.threads << " '" << o.reference << "' --dir '" << dir.string() << "' --steps " << o.steps
-        << " --warmup " << o.warmup << " --lr " << std::setprecision(17) << o.lr << " --threads " << o.threads;
-    if (!json) std::cerr << "perf: " << label << ": running the LibTorch reference\n";
-    const int rc = std::system(cmd.str().c_str());
-    if (rc != 0) throw Error("the reference (" + o.reference + ") failed with status " + std::to_string(rc));
-    std::ifstream rj((dir / "reference.json").string());
-    const nlohmann::json ref = nlohmann::json::parse(rj);
-    const SafeTensorsFile edited = read_safetensors((dir / "reference.safetensors").string());
-    double diff = 0, moved = 0;
-    int64_t over = 0, compared = 0;  // elements beyond the 1e-5 target, of all site elements
+
+    std::map<std::string, std::vector<float>> mine, orig;
     for (const auto& s : sites) {
-        const std::vector<float> mine = vit.param(s.name).download();
-        const auto& theirs = edited.tensors.at(s.name).data;
-        const auto& orig = model.tensors.at(s.name).data;
-        if (theirs.size() != mine.size()) throw Error("the reference returned " + s.name + " with another shape");
-        for (size_t i = 0; i < mine.size(); ++i) {
-            const double d = std::fabs(mine[i] - theirs[i]);
-            diff = std::max(diff, d);
-            over += d > 1e-5;
-            ++compared;
-            moved = std::max(moved, static_cast<double>(std::fabs(theirs[i] - orig[i])));
-        }
+        mine[s.name] = vit.param(s.name).download();
+        orig[s.name] = model.tensors.at(s.name).data;
     }
-    std::vector<double> ref_steps = ref.at("step_s").get<std::vector<double>>();
-    double ref_step = 0;
-    for (double t : ref_steps) ref_step += t;
-    ref_step /= static_cast<double>(ref_steps.size());
-    j["reference"] = {{"step_s", ref_step},
-                      {"step_s_each", ref_steps},
-                      {"eval_images_per_s", ref.at("eval_images_per_s")},
-                      {"peak_rss_mb", children_peak_rss_mb()},
-                      {"torch", ref.at("torch")}};
-    j["weights_max_abs_diff"] = diff;
-    j["weights_max_abs_change"] = moved;
-    j["weights_over_1e-5"] = over;
-    j["weights_compared"] = compared;
-    j["speedup_step"] = ref_step / r.step_s;
-    j["speedup_eval"] = j["vitedit"]["eval_images_per_s"].get<double>() / ref.at("eval_images_per_s").get<double>();
+    std::map<std::string, std::map<std::string, std::vector<float>>> edited;  // peer -> site -> weights
+    for (const Peer& p : o.peers) {
+        std::ostringstream cmd;
+        cmd << "OMP_NUM_THREADS=" << o.threads << " " << p.command << " --dir '" << dir.string() << "' --steps " << o.steps
+            << " --warmup " << o.warmup << " --lr " << std::setprecision(17) << o.lr << " --threads " << o.threads;
+        if (!json) std::cerr << "perf: " << label << ": running " << p.title << "\n";
+        const int rc = std::system(cmd.str().c_str());
+        if (rc != 0) throw Error(p.title + " (" + p.command + ") failed with status " + std::to_string(rc));
+        std::ifstream rj((dir / (p.prefix + ".json")).string());
+        const nlohmann::json ref = nlohmann::json::parse(rj);
+        const SafeTensorsFile out = read_safetensors((dir / (p.prefix + ".safetensors")).string());
+        for (const auto& s : sites) {
+            auto it = out.tensors.find(s.name);
+            if (it == out.tensors.end() || it->second.data.size() != mine[s.name].size())
+                throw Error(p.title + " returned no " + s.name + " of the right shape");
+            edited[p.key][s.name] = it->second.data;
+        }
+        nlohmann::json pj = {{"title", p.title}, {"torch", ref.at("torch")}};
+        if (p.timed) {
+            const std::vector<double> each = ref.at("step_s").get<std::vector<double>>();
+            double mean = 0;
+            for (double t : each) mean += t;
+            mean /= static_cast<double>(each.size());
+            pj["step_s"] = mean;
+            pj["step_s_each"] = each;
+            pj["eval_images_per_s"] = ref.at("eval_images_per_s");
+            pj["speedup_step"] = mean / r.step_s;
+            pj["speedup_eval"] = j["vitedit"]["eval_images_per_s"].get<double>() / ref.at("eval_images_per_s").get<double>();
+        }
+        const WeightDiff d = compare(mine, edited[p.key], orig);
+        pj["weights_max_abs_diff"] = d.max;
+        pj["weights_max_abs_change"] = d.moved;
+        pj["weights_over_1e-5"] = d.over;
+        pj["weights_compared"] = d.compared;
+        j[p.key] = pj;
+    }
+    j["reference"]["peak_rss_mb"] = children_peak_rss_mb();  // the largest child: the LibTorch process
+    if (edited.count("float64")) {
+        // The double-precision truth: how far each f32 implementation lands from it. When vitedit
+        // and LibTorch differ from each other by more than from the truth, the difference is
+        // f32 rounding amplified by the step, not a wrong step.
+        nlohmann::json t;
+        t["vitedit"] = compare(mine, edited["float64"], orig).to_json();
+        for (const char* k : {"reference", "python"})
+            if (edited.count(k)) t[k] = compare(edited[k], edited["float64"], orig).to_json();
+        j["float64"]["vs_truth"] = t;
+    }
+    // The headline figures (kept flat for scripts): vitedit against the LibTorch reference.
+    if (j.contains("reference")) {
+        for (const char* k : {"weights_max_abs_diff", "weights_max_abs_change", "weights_over_1e-5", "weights_compared",
+                              "speedup_step", "speedup_eval"})
+            if (j["reference"].contains(k)) j[k] = j["reference"][k];
+    }
     return j;
 }
 
@@ -220,42 +323,69 @@ std::string fmt(double v, int prec = 3) {
     return s.str();
 }
 
+// One figure's row: vitedit, each timed peer and its speed-up, the GEMM work, limit and distance.
+void print_row(const std::string& model, const std::string& figure, double mine, const std::vector<double>& peers,
+               double gflop, double limit, double vs_limit) {
+    std::cout << std::left << std::setw(22) << model << std::setw(16) << figure << std::right << std::setw(10) << fmt(mine);
+    for (double p : peers)
+        std::cout << std::setw(10) << (p > 0 ? fmt(p) : "-") << std::setw(8)
+                  << (p > 0 ? fmt(figure[0] == 'e' && figure[1] == 'd' ? p / mine : mine / p) + "x" : "-");
+    std::cout << std::setw(9) << fmt(gflop) << std::setw(10) << fmt(limit) << std::setw(9) << fmt(vs_limit) << "x\n";
+}
+
 void print_table(const nlohmann::json& out) {
-    std::cout << "machine: " << out["machine"]["cores"] << " cores, oneDNN f32 GEMM " << fmt(out["machine"]["gemm_gflops"].get<double>())
-              << " GFLOP/s (" << out["machine"]["gemm_shape"].get<std::string>() << "), " << out["threads"] << " threads each side\n\n";
-    std::cout << std::left << std::setw(22) << "model" << std::setw(16) << "figure" << std::right << std::setw(12) << "vitedit"
-              << std::setw(12) << "LibTorch" << std::setw(10) << "speed-up" << std::setw(10) << "GFLOP" << std::setw(12)
-              << "limit" << std::setw(11) << "vs limit" << "\n";
+    static const char* kPeers[] = {"reference", "python"};
+    std::cout << "machine: " << out["machine"]["cores"] << " cores, oneDNN GEMM " << fmt(out["machine"]["gemm_gflops"].get<double>())
+              << " GFLOP/s (" << out["machine"]["gemm_shape"].get<std::string>() << ") at the start, " << out["threads"]
+              << " threads each side\n\n";
+    std::cout << std::left << std::setw(22) << "model" << std::setw(16) << "figure" << std::right << std::setw(10) << "vitedit"
+              << std::setw(10) << "LibTorch" << std::setw(8) << "ratio" << std::setw(10) << "PyTorch" << std::setw(8) << "ratio"
+              << std::setw(9) << "GFLOP" << std::setw(10) << "limit" << std::setw(10) << "vs limit" << "\n";
     for (const auto& c : out["cases"]) {
         const auto& v = c["vitedit"];
-        const bool ref = c.contains("reference");
+        auto peer = [&](const char* k, const char* f) {
+            return c.contains(k) && c[k].contains(f) && c[k][f].is_number() ? c[k][f].get<double>() : 0.0;
+        };
         std::string m = c["model"].get<std::string>();
         if (boost::filesystem::path(m).extension() == ".safetensors") m = boost::filesystem::path(m).stem().string();
         if (m.size() > 21) m = m.substr(0, 20) + "~";  // keep the columns aligned
-        std::cout << std::left << std::setw(22) << m << std::setw(16) << "edit step (ms)" << std::right << std::setw(12)
-                  << fmt(v["step_s"].get<double>() * 1e3) << std::setw(12)
-                  << (ref ? fmt(c["reference"]["step_s"].get<double>() * 1e3) : "-") << std::setw(10)
-                  << (ref ? fmt(c["speedup_step"].get<double>()) + "x" : "-") << std::setw(10)
-                  << fmt(v["step_gflop"].get<double>()) << std::setw(12) << fmt(v["step_limit_s"].get<double>() * 1e3)
-                  << std::setw(10) << fmt(v["step_s"].get<double>() / v["step_limit_s"].get<double>()) << "x\n";
-        std::cout << std::left << std::setw(22) << "" << std::setw(16) << "eval (img/s)" << std::right << std::setw(12)
-                  << fmt(v["eval_images_per_s"].get<double>()) << std::setw(12)
-                  << (ref ? fmt(c["reference"]["eval_images_per_s"].get<double>()) : "-") << std::setw(10)
-                  << (ref ? fmt(c["speedup_eval"].get<double>()) + "x" : "-") << std::setw(10)
-                  << fmt(v["eval_gflop_per_image"].get<double>()) << std::setw(12)
-                  << fmt(v["eval_limit_images_per_s"].get<double>()) << std::setw(10)
-                  << fmt(v["eval_limit_images_per_s"].get<double>() / v["eval_images_per_s"].get<double>()) << "x\n";
-        std::cout << std::left << std::setw(22) << "" << "edited weights after " << c["steps"] << " steps: max |vitedit - LibTorch| "
-                  << (ref ? fmt(c["weights_max_abs_diff"].get<double>()) + " (max change " +
-                                fmt(c["weights_max_abs_change"].get<double>()) + "; " +
-                                std::to_string(c["weights_over_1e-5"].get<int64_t>()) + " of " +
-                                std::to_string(c["weights_compared"].get<int64_t>()) + " elements over 1e-5)"
-                          : "-")
-                  << "; peak RSS vitedit " << fmt(v["peak_rss_mb"].get<double>(), 4) << " MB"
-                  << (ref ? ", reference " + fmt(c["reference"]["peak_rss_mb"].get<double>(), 4) + " MB" : "") << "\n";
+        std::vector<double> step, eval;
+        for (const char* k : kPeers) {
+            step.push_back(peer(k, "step_s") * 1e3);
+            eval.push_back(peer(k, "eval_images_per_s"));
+        }
+        const double step_s = v["step_s"].get<double>(), limit_s = v["step_limit_s"].get<double>();
+        const double ips = v["eval_images_per_s"].get<double>(), limit_ips = v["eval_limit_images_per_s"].get<double>();
+        print_row(m, "edit step (ms)", step_s * 1e3, step, v["step_gflop"].get<double>(), limit_s * 1e3, step_s / limit_s);
+        print_row("", "eval (img/s)", ips, eval, v["eval_gflop_per_image"].get<double>(), limit_ips, limit_ips / ips);
+        std::cout << std::left << std::setw(22) << "" << "GEMM rate around the figures: step " << fmt(v["step_gemm_gflops"].get<double>())
+                  << ", eval " << fmt(v["eval_gemm_gflops"].get<double>()) << " GFLOP/s; peak RSS vitedit "
+                  << fmt(v["peak_rss_mb"].get<double>(), 4) << " MB";
+        if (c.contains("reference")) std::cout << ", LibTorch " << fmt(c["reference"]["peak_rss_mb"].get<double>(), 4) << " MB";
+        std::cout << "\n";
+        for (const char* k : kPeers) {
+            if (!c.contains(k)) continue;
+            const auto& p = c[k];
+            std::cout << std::left << std::setw(22) << "" << "edited weights after " << c["steps"] << " steps, max |vitedit - "
+                      << (std::string(k) == "python" ? "PyTorch" : "LibTorch") << "| " << fmt(p["weights_max_abs_diff"].get<double>())
+                      << " (" << p["weights_over_1e-5"].get<int64_t>() << " of " << p["weights_compared"].get<int64_t>()
+                      << " elements over 1e-5; the edit moved weights by up to " << fmt(p["weights_max_abs_change"].get<double>()) << ")\n";
+        }
+        if (c.contains("float64")) {
+            const auto& t = c["float64"]["vs_truth"];
+            std::cout << std::left << std::setw(22) << "" << "max distance to the float64 truth: vitedit "
+                      << fmt(t["vitedit"]["max_abs_diff"].get<double>()) << " (" << t["vitedit"]["over_1e-5"].get<int64_t>()
+                      << " over 1e-5)";
+            for (const char* k : kPeers)
+                if (t.contains(k))
+                    std::cout << ", " << (std::string(k) == "python" ? "PyTorch" : "LibTorch") << " "
+                              << fmt(t[k]["max_abs_diff"].get<double>()) << " (" << t[k]["over_1e-5"].get<int64_t>() << " over 1e-5)";
+            std::cout << "\n";
+        }
     }
-    std::cout << "\nGFLOP: GEMM work vitedit issues per step / per evaluated image (after the prefix cache and the "
-                 "truncated backward); limit: that work at the measured GEMM rate; vs limit: measured / limit.\n";
+    std::cout << "\nratio: how many times vitedit is faster. GFLOP: GEMM work vitedit issues per step / per evaluated image "
+                 "(after the prefix cache and the truncated backward); limit: that work at the GEMM rate measured around "
+                 "the figure; vs limit: measured / limit.\n";
 }
 
 }  // namespace
@@ -272,9 +402,18 @@ int cmd_perf(const std::vector<std::string>& args) {
         ("eval-images", po::value<int>(), "size of the fixed evaluation set (default 16 for vit-b16, 256 otherwise)")
         ("threads", po::value<int>()->default_value(2), "threads on each side (OMP_NUM_THREADS, torch::set_num_threads)")
         ("reference", po::value<std::string>(), "the reference program (default: vitedit-torch-reference beside vitedit)")
-        ("no-reference", "measure vitedit only")
+        ("no-reference", "measure vitedit only (no LibTorch, no Python peer)")
+        ("python", po::value<std::string>(),
+         "the Python PyTorch eager reference (default: vitedit-torch-eager-reference beside vitedit, when /usr/bin/python3 "
+         "imports torch)")
+        ("no-python", "skip the Python PyTorch eager reference")
+        ("f64-check", "also run the steps in float64 (Python PyTorch) and report how far vitedit and LibTorch land from "
+                      "that truth")
+        ("write-model", po::value<std::string>(), "write the ViT-B/16-shaped random weights (--seed) to this file and exit "
+                                                  "(to time `vitedit edit --json` on them)")
         ("tolerance", po::value<double>()->default_value(1e-5, "1e-5"), "largest |vitedit - reference| allowed in the edited weights (else exit 3)")
         ("seed", po::value<uint64_t>()->default_value(7), "seed of the random ViT-B/16 weights")
+        ("profile", "also time every backend op of the edit step (a separate, untimed run) and print where the time goes")
         ("json", "print one JSON object");
     add_backend_option(desc);
     add_plugin_options(desc);
@@ -288,18 +427,51 @@ int cmd_perf(const std::vector<std::string>& args) {
     o.threads = vm["threads"].as<int>();
     o.backend = vm["backend"].as<std::string>();
     o.config = backend_config(vm);
-    o.run_reference = vm.count("no-reference") == 0;
+    o.profile = vm.count("profile") > 0;
     if (o.steps < 1 || o.steps > 1000) throw UsageError("--steps must be in 1..1000");
     if (o.warmup < 0 || o.warmup > 100) throw UsageError("--warmup must be in 0..100");
     if (o.threads < 1) throw UsageError("--threads must be >= 1");
     if (!(o.sparsity > 0 && o.sparsity <= 1)) throw UsageError("--sparsity must be in (0, 1]");
-    boost::system::error_code ec;
-    o.reference = vm.count("reference") ? vm["reference"].as<std::string>()
-                                        : (boost::dll::program_location(ec).parent_path() / "vitedit-torch-reference").string();
-    if (o.run_reference && !fs::exists(o.reference, ec))
-        throw UsageError("the reference program " + o.reference +
-                         " does not exist (it is built where LibTorch is found; or give --reference, or --no-reference)");
+    if (vm.count("write-model")) {
+        const ModelFile m = vit_b16(vm["seed"].as<uint64_t>());
+        save_model(vm["write-model"].as<std::string>(), m.config, m.tensors);
+        std::cerr << "vitedit perf: wrote ViT-B/16-shaped random weights (seed " << vm["seed"].as<uint64_t>() << ") to "
+                  << vm["write-model"].as<std::string>() << "\n";
+        return 0;
+    }
     const bool json = vm.count("json") > 0;
+    boost::system::error_code ec;
+    const fs::path bin = boost::dll::program_location(ec).parent_path();
+    if (vm.count("no-reference") == 0) {
+        const std::string ref =
+            vm.count("reference") ? vm["reference"].as<std::string>() : (bin / "vitedit-torch-reference").string();
+        if (!fs::exists(ref, ec))
+            throw UsageError("the reference program " + ref +
+                             " does not exist (it is built where LibTorch is found; or give --reference, or --no-reference)");
+        o.peers.push_back({"reference", "reference", "the LibTorch reference", "'" + ref + "'", true});
+        // Python: given explicitly it must work; by default it joins when python3 can import torch.
+        const bool explicit_python = vm.count("python") > 0;
+        const std::string py =
+            explicit_python ? vm["python"].as<std::string>() : (bin / "vitedit-torch-eager-reference").string();
+        const bool want_python = vm.count("no-python") == 0 || vm.count("f64-check") > 0;
+        bool have_python = false;
+        if (want_python) {
+            have_python = fs::exists(py, ec) && std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
+            if (!have_python && (explicit_python || vm.count("f64-check")))
+                throw UsageError("the Python reference " + py + " cannot run (it needs /usr/bin/python3 with Debian's "
+                                 "python3-torch)");
+            if (!have_python && !json)
+                std::cerr << "perf: no Python PyTorch peer (needs " << py
+                          << " and /usr/bin/python3 with python3-torch); skipping it\n";
+        }
+        if (have_python && vm.count("no-python") == 0)
+            o.peers.push_back({"python", "python", "the Python PyTorch eager reference", "/usr/bin/python3 '" + py + "'", true});
+        if (have_python && vm.count("f64-check"))
+            o.peers.push_back({"float64", "float64", "the float64 truth (Python PyTorch)",
+                               "/usr/bin/python3 '" + py + "' --dtype float64 --prefix float64 --no-eval", false});
+    } else if (vm.count("f64-check") || vm.count("python")) {
+        throw UsageError("--f64-check and --python need the references (drop --no-reference)");
+    }
     // Both sides get the same threads; set before the backend (and its OpenMP runtime) loads.
     setenv("OMP_NUM_THREADS", std::to_string(o.threads).c_str(), 1);
     const std::vector<std::string> models =
@@ -319,14 +491,13 @@ int cmd_perf(const std::vector<std::string>& args) {
                           {"gemm_gflops", rate * 1e-9},
                           {"gemm_shape", vm["precision"].as<std::string>() + " 197x768 @ 768x3072"}};
     }
-    const double rate = out["machine"]["gemm_gflops"].get<double>() * 1e9;
     for (const auto& m : models) {
         Options oc = o;
         const bool b16 = m == "vit-b16";
         oc.eval_images = vm.count("eval-images") ? vm["eval-images"].as<int>() : (b16 ? 16 : 256);
         if (oc.eval_images < 1) throw UsageError("--eval-images must be >= 1");
         const ModelFile model = b16 ? vit_b16(vm["seed"].as<uint64_t>()) : load_model(m);
-        out["cases"].push_back(run_case(reg, b16 ? "ViT-B/16 (random)" : fs::path(m).filename().string(), model, oc, rate, json));
+        out["cases"].push_back(run_case(reg, b16 ? "ViT-B/16 (random)" : fs::path(m).filename().string(), model, oc, json));
     }
     if (json) std::cout << out.dump() << "\n";
     else print_table(out);

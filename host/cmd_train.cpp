@@ -223,8 +223,7 @@ int cmd_train(const std::vector<std::string>& args) {
         ("checkpoint", po::value<std::string>(), "checkpoint file (default: OUT with .ckpt.safetensors)")
         ("checkpoint-every-epoch", "write the checkpoint after every epoch (it is always written when a run stops early)")
         ("resume", "continue from the checkpoint (same options required); the result equals an uninterrupted run")
-        ("max-steps", po::value<int64_t>()->default_value(0), "stop after this many steps in total (0: run every epoch); the schedule still spans --epochs")
-        ("backend-config", po::value<std::string>()->default_value(""), "backend configuration string (key=value,...)");
+        ("max-steps", po::value<int64_t>()->default_value(0), "stop after this many steps in total (0: run every epoch); the schedule still spans --epochs");
     add_backend_option(desc);
     add_plugin_options(desc);
     po::variables_map vm;

@@ -6,7 +6,7 @@
 namespace vitedit::onednn {
 
 void OnednnBackend::gelu_fwd(const ve_tensor& x_t, const ve_tensor& y_t) {
-    View x = view(x_t, "x"), y = view(y_t, "y");
+    View x = view(x_t, "x"), y = out(y_t, "y");
     require_same_shape(x, y);
     require_contiguous(x);
     require_contiguous(y);
@@ -14,7 +14,7 @@ void OnednnBackend::gelu_fwd(const ve_tensor& x_t, const ve_tensor& y_t) {
 }
 
 void OnednnBackend::gelu_bwd(const ve_tensor& dy_t, const ve_tensor& x_t, const ve_tensor& dx_t) {
-    View dy = view(dy_t, "dy"), x = view(x_t, "x"), dx = view(dx_t, "dx");
+    View dy = view(dy_t, "dy"), x = view(x_t, "x"), dx = out(dx_t, "dx");
     require_same_shape(dy, x);
     require_same_shape(dx, x);
     require_contiguous(dy);
@@ -24,7 +24,7 @@ void OnednnBackend::gelu_bwd(const ve_tensor& dy_t, const ve_tensor& x_t, const 
 }
 
 void OnednnBackend::softmax_fwd(const ve_tensor& x_t, float scale, const ve_tensor& y_t) {
-    View x = view(x_t, "x"), y = view(y_t, "y");
+    View x = view(x_t, "x"), y = out(y_t, "y");
     require_same_shape(x, y);
     require_contiguous(x);
     require_contiguous(y);
@@ -42,7 +42,7 @@ void OnednnBackend::softmax_fwd(const ve_tensor& x_t, float scale, const ve_tens
 
 void OnednnBackend::softmax_bwd(const ve_tensor& dy_t, const ve_tensor& y_t, float scale,
                                 const ve_tensor& dx_t) {
-    View dy = view(dy_t, "dy"), y = view(y_t, "y"), dx = view(dx_t, "dx");
+    View dy = view(dy_t, "dy"), y = view(y_t, "y"), dx = out(dx_t, "dx");
     require_same_shape(dy, y);
     require_same_shape(dx, y);
     require_contiguous(dy);

@@ -8,7 +8,7 @@
 namespace vitedit::onednn {
 
 void OnednnBackend::copy(const ve_tensor& src_t, const ve_tensor& dst_t) {
-    View src = view(src_t, "src"), dst = view(dst_t, "dst");
+    View src = view(src_t, "src"), dst = out(dst_t, "dst");
     require_same_shape(src, dst);
     for (int i = 0; i < dst.nd; ++i)
         if (dst.shape[i] > 1 && dst.stride[i] == 0)
@@ -17,7 +17,7 @@ void OnednnBackend::copy(const ve_tensor& src_t, const ve_tensor& dst_t) {
 }
 
 void OnednnBackend::fill(const ve_tensor& dst_t, float value) {
-    View dst = view(dst_t, "dst");
+    View dst = out(dst_t, "dst");
     require_contiguous(dst);
     float* d = dst.data;
     const int64_t n = dst.numel;
@@ -26,7 +26,7 @@ void OnednnBackend::fill(const ve_tensor& dst_t, float value) {
 }
 
 void OnednnBackend::axpby(float alpha, const ve_tensor& x_t, float beta, const ve_tensor& y_t) {
-    View x = view(x_t, "x"), y = view(y_t, "y");
+    View x = view(x_t, "x"), y = out(y_t, "y");
     require_same_shape(x, y);
     require_contiguous(x);
     require_contiguous(y);
@@ -43,7 +43,7 @@ void OnednnBackend::axpby(float alpha, const ve_tensor& x_t, float beta, const v
 }
 
 void OnednnBackend::add(const ve_tensor& a_t, const ve_tensor& b_t, const ve_tensor& out_t) {
-    View a = view(a_t, "a"), b = view(b_t, "b"), out = view(out_t, "out");
+    View a = view(a_t, "a"), b = view(b_t, "b"), out = this->out(out_t, "out");
     require_same_shape(a, b);
     require_same_shape(a, out);
     require_contiguous(a);
@@ -58,7 +58,7 @@ void OnednnBackend::add(const ve_tensor& a_t, const ve_tensor& b_t, const ve_ten
 }
 
 void OnednnBackend::bias_add(const ve_tensor& y_t, const ve_tensor& bias_t) {
-    View y = view(y_t, "y"), bias = view(bias_t, "bias");
+    View y = out(y_t, "y"), bias = view(bias_t, "bias");
     require_contiguous(y);
     const int64_t C = y.last(), R = y.rows();
     require_vector(bias, C, "the last dim of y");
@@ -73,7 +73,7 @@ void OnednnBackend::bias_add(const ve_tensor& y_t, const ve_tensor& bias_t) {
 }
 
 void OnednnBackend::bias_grad(const ve_tensor& dy_t, const ve_tensor& dbias_t, float beta) {
-    View dy = view(dy_t, "dy"), dbias = view(dbias_t, "dbias");
+    View dy = view(dy_t, "dy"), dbias = out(dbias_t, "dbias");
     require_contiguous(dy);
     const int64_t C = dy.last(), R = dy.rows();
     require_vector(dbias, C, "the last dim of dy");

@@ -120,6 +120,15 @@ struct GemmPlanner::Plan {
     memory mem[3];
     std::unordered_map<int, memory> args;
     std::string impl;
+    // The variant reading B from a PackedWeights copy (2-D, unswapped, large B only).
+    bool packable = false;
+    dnnl::matmul packed_prim;
+    memory::desc packed_desc;   // B in oneDNN's chosen blocked layout
+    memory::desc b_user_desc;   // B as the caller lays it out, f32 (what gets reordered)
+    memory packed_b;            // handle set per call to the cached copy
+    memory packed_a;            // A for the packed variant (mem[0], or its bf16 conversion)
+    bool packed_a_bf16 = false; // convert A to bf16 for the packed variant only
+    int64_t packed_a_offset = 0;    std::unordered_map<int, memory> packed_args;
 };
 
 size_t GemmPlanner::KeyHash::operator()(const std::vector<int64_t>& k) const noexcept {
@@ -131,8 +140,10 @@ size_t GemmPlanner::KeyHash::operator()(const std::vector<int64_t>& k) const noe
     return static_cast<size_t>(h);
 }
 
-GemmPlanner::GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans, bool bf16)
-    : engine_(engine), stream_(stream), max_plans_(max_plans ? max_plans : 1), bf16_(bf16) {}
+GemmPlanner::GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans, bool bf16,
+                         PackedWeights* packed, int64_t min_packed)
+    : engine_(engine), stream_(stream), max_plans_(max_plans ? max_plans : 1), bf16_(bf16), packed_(packed),
+      min_packed_(min_packed) {}
 
 GemmPlanner::~GemmPlanner() = default;
 
@@ -175,8 +186,13 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
     plan->user[0] = A;
     plan->user[1] = B;
     plan->user[2] = C;
+    // bf16 converts A and B at every call; that pays only when the product has enough rows to
+    // amortize converting B (training batches, evaluation). Fewer rows (an edit step's 197
+    // tokens, attention per head) stay f32 unless B comes converted from the packed cache.
+    constexpr int64_t kMinBf16Rows = 256;
+    const bool bf16_per_call = bf16_ && C.shape[r] >= kMinBf16Rows;
     for (int i = 0; i < 3; ++i) {
-        plan->bf16[i] = bf16_ && i < 2;
+        plan->bf16[i] = bf16_per_call && i < 2;
         plan->pack[i] = plan->bf16[i] || !gemm_friendly(plan->user[i], i == 2);
         plan->used[i] = plan->pack[i] ? dense(plan->user[i]) : plan->user[i];
         if (plan->pack[i]) {
@@ -236,21 +252,71 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
     plan->args = {{DNNL_ARG_SRC, plan->mem[0]}, {DNNL_ARG_WEIGHTS, plan->mem[1]},
                   {DNNL_ARG_DST, plan->mem[2]}};
 
+    // Weights worth keeping packed: a plain 2-D B of at least min_packed_ elements (default 64K: a
+    // weight matrix, not a vector or an attention head's slice).
+    if (packed_ && nd == 2 && !plan->swap && !plan->per_batch && numel(plan->user[1]) >= min_packed_) {
+        try {
+            // In bf16 precision the packed copy is bf16 and A is converted per call if the main
+            // plan does not already do it.
+            const auto packed_type = bf16_ ? memory::data_type::bf16 : memory::data_type::f32;
+            plan->packed_a_bf16 = bf16_ && !plan->bf16[0];
+            Layout a_used = plan->used[0];
+            if (plan->packed_a_bf16) {
+                a_used = dense(plan->user[0]);
+                plan->packed_a_offset = plan->scratch_floats;
+                plan->scratch_floats += ((numel(plan->user[0]) + 1) / 2 + 15) / 16 * 16;
+            }
+            dnnl::matmul::desc d(desc_of(a_used, 0, bf16_ ? memory::data_type::bf16 : type_of(0)),
+                                 memory::desc({plan->user[1].shape[0], plan->user[1].shape[1]}, packed_type,
+                                              memory::format_tag::any),
+                                 desc_of(plan->used[2], 0));
+            dnnl::matmul::primitive_desc ppd(d, attr, engine_);
+            if (!is_reference(ppd)) {
+                plan->packed_prim = dnnl::matmul(ppd);
+                plan->packed_desc = ppd.weights_desc();
+                plan->b_user_desc = desc_of(plan->user[1], 0);
+                plan->packed_b = memory(plan->packed_desc, engine_, nullptr);
+                plan->packed_a = plan->packed_a_bf16 ? memory(desc_of(a_used, 0, memory::data_type::bf16), engine_, nullptr)
+                                                     : plan->mem[0];
+                plan->packed_args = {{DNNL_ARG_SRC, plan->packed_a}, {DNNL_ARG_WEIGHTS, plan->packed_b},
+                                     {DNNL_ARG_DST, plan->mem[2]}};
+                plan->packable = true;
+            }
+        } catch (const dnnl::error&) {
+            // no blocked variant for this problem: the plain plan serves
+        }
+    }
+
     if (plans_.size() >= max_plans_) plans_.clear();
     return *plans_.emplace(std::move(key), std::move(plan)).first->second;
+}
+
+float* GemmPlanner::aligned_scratch(int64_t floats) {
+    if (scratch_.size() < static_cast<size_t>(floats) + 16) scratch_.resize(static_cast<size_t>(floats) + 16);
+    const auto addr = reinterpret_cast<uintptr_t>(scratch_.data());
+    return scratch_.data() + ((64 - addr % 64) % 64) / sizeof(float);  // 64-byte aligned
 }
 
 void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, const View& c) {
     float* ptr[3] = {p.swap ? b.data : a.data, p.swap ? a.data : b.data, c.data};
     void* handle[3] = {ptr[0], ptr[1], ptr[2]};
+    const memory* packed_b = nullptr;
+    if (p.packable) {
+        const Layout& B = p.user[1];
+        int64_t last = 0;  // offset of the last element B addresses
+        for (int i = 0; i < B.nd; ++i) last += (B.shape[i] - 1) * B.stride[i];
+        const auto lo = reinterpret_cast<uintptr_t>(ptr[1]);
+        try {
+            packed_b = packed_->get(lo, lo + static_cast<uintptr_t>(last + 1) * sizeof(float), p.b_user_desc, ptr[1],
+                                    p.packed_desc, engine_, stream_);
+        } catch (const dnnl::error& e) {
+            rethrow_dnnl(e, "packing a GEMM weight operand");
+        }
+    }
     if (p.scratch_floats > 0) {
-        if (scratch_.size() < static_cast<size_t>(p.scratch_floats) + 16)
-            scratch_.resize(static_cast<size_t>(p.scratch_floats) + 16);
-        // 64-byte align the scratch base
-        auto addr = reinterpret_cast<uintptr_t>(scratch_.data());
-        float* base = scratch_.data() + ((64 - addr % 64) % 64) / sizeof(float);
+        float* base = aligned_scratch(p.scratch_floats);
         for (int i = 0; i < 3; ++i) {
-            if (!p.pack[i]) continue;
+            if (!p.pack[i] || (i == 1 && packed_b)) continue;
             float* dst = base + p.scratch_offset[i];
             if (p.bf16[i])
                 strided_copy_bf16(p.user[i].nd, p.user[i].shape, ptr[i], p.user[i].stride,
@@ -263,7 +329,19 @@ void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, con
         }
     }
     try {
-        if (!p.per_batch) {
+        if (packed_b) {
+            if (p.packed_a_bf16) {
+                uint16_t* dst = reinterpret_cast<uint16_t*>(aligned_scratch(p.scratch_floats) + p.packed_a_offset);
+                strided_copy_bf16(p.user[0].nd, p.user[0].shape, ptr[0], p.user[0].stride, dst,
+                                  dense(p.user[0]).stride);
+                p.packed_a.set_data_handle(dst);
+            } else {
+                p.mem[0].set_data_handle(handle[0]);
+            }
+            p.mem[2].set_data_handle(handle[2]);
+            p.packed_b.set_data_handle(packed_b->get_data_handle());
+            p.packed_prim.execute(stream_, p.packed_args);
+        } else if (!p.per_batch) {
             for (int i = 0; i < 3; ++i) p.mem[i].set_data_handle(handle[i]);
             p.prim.execute(stream_, p.args);
         } else {

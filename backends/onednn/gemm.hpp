@@ -7,9 +7,13 @@
 //   - computing C^T = op(B)^T op(A)^T when C is column-major,
 //   - packing an operand whose matrix dims have no unit stride into dense scratch,
 //   - looping over the batch with a 2-D primitive when the batched one would be the reference.
-// In bf16 precision (the backend's `precision=bf16`), A and B are always converted into dense
-// bf16 scratch and multiplied with f32 accumulation into the f32 output: the weights stay f32
-// (the master copy the optimizers update); only the products run in bf16.
+// In bf16 precision (the backend's `precision=bf16`), products run in bf16 with f32 accumulation
+// into the f32 output where the conversion pays: B from the packed cache (converted once), or
+// A and B converted into dense bf16 scratch per call when the product has >= 256 rows. The
+// weights stay f32 (the master copy the optimizers update).
+// With a PackedWeights cache, a 2-D B operand (the weights, in y = x W^T and dx = dy W) that is
+// read again unchanged runs from a copy in oneDNN's blocked layout (bf16 there in bf16 precision):
+// no per-call conversion, and the faster kernels.
 #pragma once
 
 #include <cstdint>
@@ -19,13 +23,15 @@
 
 #include <dnnl.hpp>
 
+#include "packed_weights.hpp"
 #include "tensor_view.hpp"
 
 namespace vitedit::onednn {
 
 class GemmPlanner {
 public:
-    GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans, bool bf16 = false);
+    GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans, bool bf16 = false,
+                PackedWeights* packed = nullptr, int64_t min_packed = 64 * 1024);
     ~GemmPlanner();
     GemmPlanner(const GemmPlanner&) = delete;
     GemmPlanner& operator=(const GemmPlanner&) = delete;
@@ -48,11 +54,14 @@ private:
     Plan& plan_for(bool trans_a, bool trans_b, float alpha, const View& a, const View& b,
                    float beta, const View& c);
     void execute(Plan& plan, const View& a, const View& b, float beta, const View& c);
+    float* aligned_scratch(int64_t floats);  // the scratch, grown to `floats`, 64-byte aligned
 
     dnnl::engine engine_;
     dnnl::stream& stream_;
     size_t max_plans_;
     bool bf16_;
+    PackedWeights* packed_;  // may be null: never pack
+    int64_t min_packed_;     // smallest B (elements) worth a packed copy
     std::unordered_map<std::vector<int64_t>, std::unique_ptr<Plan>, KeyHash> plans_;
     std::vector<float> scratch_;
     const Plan* last_ = nullptr;

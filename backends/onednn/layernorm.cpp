@@ -12,19 +12,19 @@ namespace vitedit::onednn {
 void OnednnBackend::layernorm_fwd(const ve_tensor& x_t, const ve_tensor& gamma_t,
                                   const ve_tensor& beta_t, float eps, const ve_tensor& y_t,
                                   const ve_tensor* mean_t, const ve_tensor* rstd_t) {
-    View x = view(x_t, "x"), y = view(y_t, "y");
+    View x = view(x_t, "x"), y = out(y_t, "y");
     View gamma = view(gamma_t, "gamma"), beta = view(beta_t, "beta");
     author::require_layernorm_fwd_inputs(x, y, gamma, beta);
     const int64_t C = x.last(), R = x.rows();
     float* mean = nullptr;
     float* rstd = nullptr;
     if (mean_t) {
-        View m = view(mean_t, "mean");
+        View m = out(mean_t, "mean");
         require_vector(m, R, "one per row of x");
         mean = m.data;
     }
     if (rstd_t) {
-        View s = view(rstd_t, "rstd");
+        View s = out(rstd_t, "rstd");
         require_vector(s, R, "one per row of x");
         rstd = s.data;
     }
@@ -69,18 +69,18 @@ void OnednnBackend::layernorm_bwd(const ve_tensor& dy_t, const ve_tensor& x_t,
     float* dgamma = nullptr;
     float* dbeta = nullptr;
     if (dx_t) {
-        View v = view(dx_t, "dx");
+        View v = out(dx_t, "dx");
         require_same_shape(v, x);
         require_contiguous(v);
         dx = v.data;
     }
     if (dgamma_t) {
-        View v = view(dgamma_t, "dgamma");
+        View v = out(dgamma_t, "dgamma");
         require_vector(v, C, "the last dim of x");
         dgamma = v.data;
     }
     if (dbeta_t) {
-        View v = view(dbeta_t, "dbeta");
+        View v = out(dbeta_t, "dbeta");
         require_vector(v, C, "the last dim of x");
         dbeta = v.data;
     }

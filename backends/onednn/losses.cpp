@@ -33,7 +33,7 @@ void OnednnBackend::cross_entropy(const ve_tensor& logits_t, const int32_t* labe
     const int64_t N = logits.shape[0], K = logits.shape[1];
     float* dl = nullptr;
     if (dlogits_t) {
-        View d = view(dlogits_t, "dlogits");
+        View d = out(dlogits_t, "dlogits");
         require_same_shape(d, logits);
         require_contiguous(d);
         dl = d.data;
@@ -68,7 +68,7 @@ void OnednnBackend::kl_div(const ve_tensor& logits_t, const ve_tensor& target_t,
     author::require_kl_inputs(logits, target);
     float* dl = nullptr;
     if (dlogits_t) {
-        View d = view(dlogits_t, "dlogits");
+        View d = out(dlogits_t, "dlogits");
         require_same_shape(d, logits);
         require_contiguous(d);
         dl = d.data;

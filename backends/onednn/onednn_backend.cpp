@@ -19,7 +19,8 @@ OnednnBackend::OnednnBackend(const ve_host_api* host, const char* config) : host
     } catch (const dnnl::error& e) {
         throw author::Unavailable(std::string("cannot create the oneDNN CPU engine: ") + e.what());
     }
-    gemm_ = std::make_unique<GemmPlanner>(engine_, stream_, max_gemm_plans_, bf16_);
+    if (packed_budget_mb_ > 0) packed_ = std::make_unique<PackedWeights>(packed_budget_mb_ << 20);
+    gemm_ = std::make_unique<GemmPlanner>(engine_, stream_, max_gemm_plans_, bf16_, packed_.get(), packed_min_elements_);
     activations_ = std::make_unique<ActivationPrimitives>(engine_, stream_);
     const dnnl_version_t* v = dnnl_version();
     std::ostringstream msg;
@@ -35,7 +36,9 @@ void OnednnBackend::log(int level, const std::string& message) const {
 }
 
 // config: "key=value,..."; known keys: max_gemm_plans=N (GEMM plan cache size, default 512),
-// precision=f32|bf16 (bf16: GEMM operands in bf16, f32 accumulation, output and weights).
+// precision=f32|bf16 (bf16: GEMM operands in bf16, f32 accumulation, output and weights),
+// weight_cache_mb=N (packed copies of unchanged GEMM weights, default 1024; 0: none),
+// weight_cache_min=N (smallest weight, in elements, worth packing; default 65536).
 void OnednnBackend::configure(const char* config) {
     if (!config) return;
     std::istringstream in(config);
@@ -51,6 +54,18 @@ void OnednnBackend::configure(const char* config) {
                 throw std::invalid_argument("onednn backend: max_gemm_plans must be a positive "
                                             "integer, got '" + value + "'");
             max_gemm_plans_ = static_cast<size_t>(n);
+        } else if (key == "weight_cache_mb") {
+            char* end = nullptr;
+            long long n = std::strtoll(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || n < 0 || n > (1ll << 30))
+                throw std::invalid_argument("onednn backend: weight_cache_mb must be an integer >= 0, got '" + value + "'");
+            packed_budget_mb_ = static_cast<size_t>(n);
+        } else if (key == "weight_cache_min") {
+            char* end = nullptr;
+            long long n = std::strtoll(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || n < 1)
+                throw std::invalid_argument("onednn backend: weight_cache_min must be a positive integer, got '" + value + "'");
+            packed_min_elements_ = n;
         } else if (key == "precision") {
             if (value != "f32" && value != "bf16")
                 throw std::invalid_argument("onednn backend: precision must be f32 or bf16, got '" + value + "'");
@@ -63,12 +78,35 @@ void OnednnBackend::configure(const char* config) {
 
 ve_buffer OnednnBackend::alloc(uint64_t bytes) { return buffers_.alloc(bytes); }
 
-void OnednnBackend::free(ve_buffer b) { buffers_.free(b); }
+void OnednnBackend::free(ve_buffer b) {
+    if (packed_ && b) {
+        try {
+            const auto lo = reinterpret_cast<uintptr_t>(b);
+            packed_->written(lo, lo + buffers_.size_of(b, "free"));
+        } catch (const author::Invalid&) {
+            // not ours: BufferRegistry::free ignores it too
+        }
+    }
+    buffers_.free(b);
+}
+
+View OnednnBackend::out(const ve_tensor& t, const char* name) {
+    View v = view(t, name);
+    if (packed_ && v.numel > 0) {
+        int64_t last = 0;
+        for (int i = 0; i < v.nd; ++i) last += (v.shape[i] - 1) * v.stride[i];
+        const auto lo = reinterpret_cast<uintptr_t>(v.data);
+        packed_->written(lo, lo + static_cast<uintptr_t>(last + 1) * sizeof(float));
+    }
+    return v;
+}
 
 void OnednnBackend::upload(ve_buffer dst, uint64_t off, const void* src, uint64_t bytes) {
     if (bytes == 0) return;
     if (!src) fail("upload: source pointer is NULL");
-    std::memcpy(buffers_.range(dst, off, bytes, "upload destination"), src, bytes);
+    unsigned char* p = buffers_.range(dst, off, bytes, "upload destination");
+    if (packed_) packed_->written(reinterpret_cast<uintptr_t>(p), reinterpret_cast<uintptr_t>(p) + bytes);
+    std::memcpy(p, src, bytes);
 }
 
 void OnednnBackend::download(ve_buffer src, uint64_t off, void* dst, uint64_t bytes) {
@@ -87,7 +125,7 @@ void OnednnBackend::synchronize() {
 
 void OnednnBackend::gemm(bool trans_a, bool trans_b, float alpha, const ve_tensor& a,
                          const ve_tensor& b, float beta, const ve_tensor& c) {
-    gemm_->run(trans_a, trans_b, alpha, view(a, "a"), view(b, "b"), beta, view(c, "c"));
+    gemm_->run(trans_a, trans_b, alpha, view(a, "a"), view(b, "b"), beta, out(c, "c"));
 }
 
 // Can this backend run here? oneDNN runs on any x86-64, but its fast f32 kernels (and this

@@ -14,6 +14,7 @@
 #include "activations.hpp"
 #include "buffer_registry.hpp"
 #include "gemm.hpp"
+#include "packed_weights.hpp"
 #include "tensor_view.hpp"
 #include "vitedit/backend_author.hpp"
 
@@ -96,8 +97,12 @@ public:
                        const ve_tensor& dst) override;
 
 private:
+    // Views of the op's operands. An operand the op writes must be made with out(): it tells the
+    // packed-weights cache that those bytes changed (a stale packed copy would be a silent bug).
     View view(const ve_tensor& t, const char* name) const { return make_view(buffers_, &t, name); }
     View view(const ve_tensor* t, const char* name) const { return make_view(buffers_, t, name); }
+    View out(const ve_tensor& t, const char* name);
+    View out(const ve_tensor* t, const char* name) { return out(*t, name); }
     void log(int level, const std::string& message) const;
     void configure(const char* config);
 
@@ -107,7 +112,9 @@ private:
     dnnl::stream stream_;
     size_t max_gemm_plans_ = 512;
     bool bf16_ = false;  // precision=bf16
-    std::unique_ptr<GemmPlanner> gemm_;  // built after configure()
+    size_t packed_budget_mb_ = 1024;  // weight_cache_mb
+    int64_t packed_min_elements_ = 64 * 1024;  // weight_cache_min (tests set 1 to pack everything)
+    std::unique_ptr<PackedWeights> packed_;    std::unique_ptr<GemmPlanner> gemm_;  // built after configure()
     std::unique_ptr<ActivationPrimitives> activations_;
 };
 

@@ -58,7 +58,7 @@ MaskedParam check_param(const View& w, std::initializer_list<const View*> same, 
 
 void OnednnBackend::sgd_step(const ve_tensor& w_t, const ve_tensor& g_t, const ve_tensor* mask_t,
                              int axis, float lr, float weight_decay) {
-    View w = view(w_t, "w"), g = view(g_t, "g");
+    View w = out(w_t, "w"), g = view(g_t, "g");
     View mask;
     if (mask_t) mask = view(mask_t, "mask");
     const MaskedParam p = check_param(w, {&g}, mask_t ? &mask : nullptr, axis);
@@ -72,7 +72,7 @@ void OnednnBackend::sgd_step(const ve_tensor& w_t, const ve_tensor& g_t, const v
 void OnednnBackend::rmsprop_step(const ve_tensor& w_t, const ve_tensor& g_t, const ve_tensor& sq_t,
                                  const ve_tensor* mask_t, int axis, float lr, float alpha,
                                  float eps) {
-    View w = view(w_t, "w"), g = view(g_t, "g"), sq = view(sq_t, "sq");
+    View w = out(w_t, "w"), g = view(g_t, "g"), sq = out(sq_t, "sq");
     View mask;
     if (mask_t) mask = view(mask_t, "mask");
     const MaskedParam p = check_param(w, {&g, &sq}, mask_t ? &mask : nullptr, axis);
@@ -98,7 +98,7 @@ void OnednnBackend::adam_step(const ve_tensor& w_t, const ve_tensor& g_t, const 
                               const ve_tensor& v_t, const ve_tensor* mask_t, int axis, float lr,
                               float beta1, float beta2, float eps, float weight_decay,
                               int64_t step) {
-    View w = view(w_t, "w"), g = view(g_t, "g"), m = view(m_t, "m"), v = view(v_t, "v");
+    View w = out(w_t, "w"), g = view(g_t, "g"), m = out(m_t, "m"), v = out(v_t, "v");
     View mask;
     if (mask_t) mask = view(mask_t, "mask");
     const MaskedParam p = check_param(w, {&g, &m, &v}, mask_t ? &mask : nullptr, axis);

@@ -36,7 +36,7 @@ PatchGrid grid_of(const View& images, const View& cols, int patch) {
 }  // namespace
 
 void OnednnBackend::im2col(const ve_tensor& images_t, int patch, const ve_tensor& cols_t) {
-    View images = view(images_t, "images"), cols = view(cols_t, "cols");
+    View images = view(images_t, "images"), cols = out(cols_t, "cols");
     const PatchGrid g = grid_of(images, cols, patch);
     const float* img = images.data;
     float* out = cols.data;
@@ -57,7 +57,7 @@ void OnednnBackend::im2col(const ve_tensor& images_t, int patch, const ve_tensor
 
 void OnednnBackend::col2im(const ve_tensor& dcols_t, int patch, float beta,
                            const ve_tensor& dimages_t) {
-    View dcols = view(dcols_t, "dcols"), dimages = view(dimages_t, "dimages");
+    View dcols = view(dcols_t, "dcols"), dimages = out(dimages_t, "dimages");
     const PatchGrid g = grid_of(dimages, dcols, patch);
     const float* in = dcols.data;
     float* img = dimages.data;
@@ -86,7 +86,7 @@ void OnednnBackend::col2im(const ve_tensor& dcols_t, int patch, float beta,
 void OnednnBackend::tokens_fwd(const ve_tensor& patches_t, const ve_tensor& cls_t,
                                const ve_tensor& pos_t, const ve_tensor& tokens_t) {
     View patches = view(patches_t, "patches"), cls = view(cls_t, "cls"), pos = view(pos_t, "pos");
-    View tokens = view(tokens_t, "tokens");
+    View tokens = out(tokens_t, "tokens");
     require_ndim(patches, 3, 3);
     require_contiguous(patches);
     require_ndim(tokens, 3, 3);
@@ -125,7 +125,7 @@ void OnednnBackend::tokens_bwd(const ve_tensor& dtokens_t, const ve_tensor* dpat
     const int64_t P = T - 1;
     const float* dt = dtokens.data;
     if (dpatches_t) {
-        View dp = view(dpatches_t, "dpatches");
+        View dp = out(dpatches_t, "dpatches");
         require_ndim(dp, 3, 3);
         require_contiguous(dp);
         if (dp.shape[0] != N || dp.shape[1] != P || dp.shape[2] != D)
@@ -138,11 +138,11 @@ void OnednnBackend::tokens_bwd(const ve_tensor& dtokens_t, const ve_tensor* dpat
     }
     View dcls, dpos;
     if (dcls_t) {
-        dcls = view(dcls_t, "dcls");
+        dcls = out(dcls_t, "dcls");
         require_vector(dcls, D, "the token width");
     }
     if (dpos_t) {
-        dpos = view(dpos_t, "dpos");
+        dpos = out(dpos_t, "dpos");
         require_vector(dpos, T * D, "[P + 1, D]");
         if (dpos.last() != D) fail(describe(dpos) + ": last dim must be the token width " + std::to_string(D));
     }

@@ -8,7 +8,7 @@ namespace vitedit::onednn {
 
 void OnednnBackend::penalty_grad(const ve_tensor& w_t, const ve_tensor& w0_t, const ve_tensor& g_t,
                                  float c, int p) {
-    View w = view(w_t, "w"), w0 = view(w0_t, "w0"), g = view(g_t, "g");
+    View w = view(w_t, "w"), w0 = view(w0_t, "w0"), g = out(g_t, "g");
     require_same_shape(w0, w);
     require_same_shape(g, w);
     require_contiguous(w);

@@ -33,7 +33,7 @@ void check(const View& whole, const View& part, int axis, const int32_t* index, 
 
 void OnednnBackend::gather_units(const ve_tensor& src_t, int axis, const int32_t* index, int64_t count,
                                  const ve_tensor& dst_t) {
-    View src = view(src_t, "src"), dst = view(dst_t, "dst");
+    View src = view(src_t, "src"), dst = out(dst_t, "dst");
     check(src, dst, axis, index, count);
     const int64_t R = src.shape[0], C = src.shape[1];
     const float* s = src.data;
@@ -53,7 +53,7 @@ void OnednnBackend::gather_units(const ve_tensor& src_t, int axis, const int32_t
 
 void OnednnBackend::scatter_units(const ve_tensor& src_t, int axis, const int32_t* index, int64_t count,
                                   const ve_tensor& dst_t) {
-    View src = view(src_t, "src"), dst = view(dst_t, "dst");
+    View src = view(src_t, "src"), dst = out(dst_t, "dst");
     check(dst, src, axis, index, count);
     const int64_t R = dst.shape[0], C = dst.shape[1];
     const float* s = src.data;

@@ -159,13 +159,36 @@ void Backend::unsupported(const char* op) const {
     throw Error("op '" + std::string(op) + "' is not supported by backend '" + name_ + "'");
 }
 
+// Times one op call when profiling is on (Backend::set_profiling): from the call to a
+// synchronize after it, so asynchronous backends are charged where the work was issued.
+struct OpTimer {
+    OpTimer(Backend& b, const char* o) : be(b), op(o) {}
+    Backend& be;
+    const char* op;
+    std::string key;  // default: the op's name
+    double flops = 0;
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    ~OpTimer() {
+        be.be_.ops->synchronize(be.be_.ctx);
+        Backend::OpTime& t = be.profile_[key.empty() ? std::string(op) : key];
+        ++t.calls;
+        t.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        t.flops += flops;
+    }
+};
+
 Tensor Backend::empty(const Shape& shape) {
     Tensor t;
     set_contiguous(t.d_, shape);
     auto st = std::make_shared<Tensor::Storage>();
     st->backend = shared_from_this();
     st->bytes = static_cast<uint64_t>(std::max<int64_t>(shape_numel(shape), 1)) * sizeof(float);
-    check(be_.ops->alloc(be_.ctx, st->bytes, &st->buffer), "alloc");
+    if (profiling_) {
+        OpTimer timer(*this, "alloc");
+        check(be_.ops->alloc(be_.ctx, st->bytes, &st->buffer), "alloc");
+    } else {
+        check(be_.ops->alloc(be_.ctx, st->bytes, &st->buffer), "alloc");
+    }
     t.storage_ = std::move(st);
     t.d_.buffer = t.storage_->buffer;
     t.d_.offset = 0;
@@ -194,10 +217,15 @@ Tensor Backend::from_host(const Shape& shape, const std::vector<float>& data) {
 void Backend::synchronize() { check(be_.ops->synchronize(be_.ctx), "synchronize"); }
 
 // Calls an op entry, reporting a NULL entry as unsupported.
-#define VE_CALL(op, ...)                                   \
-    do {                                                   \
-        if (!be_.ops->op) unsupported(#op);                \
-        check(be_.ops->op(be_.ctx, __VA_ARGS__), #op);     \
+#define VE_CALL(op, ...)                                            \
+    do {                                                            \
+        if (!be_.ops->op) unsupported(#op);                         \
+        if (profiling_) {                                           \
+            OpTimer timer(*this, #op);                              \
+            check(be_.ops->op(be_.ctx, __VA_ARGS__), #op);          \
+        } else {                                                    \
+            check(be_.ops->op(be_.ctx, __VA_ARGS__), #op);          \
+        }                                                           \
     } while (0)
 
 static const ve_tensor* opt(const Tensor* t) { return t ? t->ptr() : nullptr; }
@@ -207,9 +235,19 @@ void Backend::fill(const Tensor& d, float v) { VE_CALL(fill, d.ptr(), v); }
 void Backend::axpby(float a, const Tensor& x, float b, const Tensor& y) { VE_CALL(axpby, a, x.ptr(), b, y.ptr()); }
 void Backend::add(const Tensor& a, const Tensor& b, const Tensor& o) { VE_CALL(add, a.ptr(), b.ptr(), o.ptr()); }
 void Backend::gemm(bool ta, bool tb, float alpha, const Tensor& a, const Tensor& b, float beta, const Tensor& c) {
-    VE_CALL(gemm, ta ? 1 : 0, tb ? 1 : 0, alpha, a.ptr(), b.ptr(), beta, c.ptr());
+    if (!be_.ops->gemm) unsupported("gemm");
     const int64_t k = ta ? a.dim(-2) : a.dim(-1);
-    gemm_flops_ += 2.0 * static_cast<double>(c.numel()) * static_cast<double>(k);
+    const double flops = 2.0 * static_cast<double>(c.numel()) * static_cast<double>(k);
+    if (profiling_) {
+        OpTimer timer(*this, "gemm");
+        timer.flops = flops;
+        timer.key = std::string("gemm") + (ta ? "T" : "N") + (tb ? "T" : "N") + " " + std::to_string(c.numel() / c.dim(-1)) +
+                    "x" + std::to_string(k) + "x" + std::to_string(c.dim(-1));
+        check(be_.ops->gemm(be_.ctx, ta ? 1 : 0, tb ? 1 : 0, alpha, a.ptr(), b.ptr(), beta, c.ptr()), "gemm");
+    } else {
+        check(be_.ops->gemm(be_.ctx, ta ? 1 : 0, tb ? 1 : 0, alpha, a.ptr(), b.ptr(), beta, c.ptr()), "gemm");
+    }
+    gemm_flops_ += flops;
 }
 void Backend::bias_add(const Tensor& y, const Tensor& bias) { VE_CALL(bias_add, y.ptr(), bias.ptr()); }
 void Backend::bias_grad(const Tensor& dy, const Tensor& db, float beta) { VE_CALL(bias_grad, dy.ptr(), db.ptr(), beta); }

@@ -209,3 +209,61 @@ TEST_CASE("gemm: padded and column-major views, 3-D batched", "[gemm][strided]")
     require_close_tol(down(dctbuf), e2, dot_tol(e2, abs_ab.transpose(-1, -2) + ctbuf.abs(), K),
                       "gemmNT into a column-major c (t() view), beta 1", "dot_tol(K)");
 }
+
+// A backend may keep derived copies of a GEMM operand it has seen unchanged (onednn packs weights
+// into its blocked layout from their second read on). Whatever it keeps, a GEMM must always see
+// the operand's current values: here a weight-sized B is read twice (x W^T and y W) so any copy
+// exists, then every op that can write a tensor writes it (whole or a slice), and both products
+// are checked against LibTorch on the weight as it is now.
+namespace {
+void weight_rewrites(int64_t H, int64_t D) {
+    const int64_t T = 20;
+    Tensor W = up(randn({H, D}, 0.05));
+    const torch::Tensor X = randn({T, D}), Y = randn({T, H});
+    Tensor dX = up(X), dY = up(Y), out1 = nan_tensor({T, H}), out2 = nan_tensor({T, D});
+    auto check = [&](const std::string& after) {
+        for (int rep = 0; rep < 3; ++rep) {  // the 2nd and 3rd reads may come from a copy
+            be().gemm(false, true, 1.0f, dX, W, 0.0f, out1);
+            be().gemm(false, false, 1.0f, dY, W, 0.0f, out2);
+            const torch::Tensor w = down(W);
+            const torch::Tensor e1 = torch::matmul(X, w.t()), e2 = torch::matmul(Y, w);
+            require_close_tol(down(out1), e1, dot_tol(e1, torch::matmul(X.abs(), w.abs().t()), D), "x W^T after " + after,
+                              "dot_tol(K=" + std::to_string(D) + ")");
+            require_close_tol(down(out2), e2, dot_tol(e2, torch::matmul(Y.abs(), w.abs()), H), "y W after " + after,
+                              "dot_tol(K=" + std::to_string(H) + ")");
+        }
+    };
+    check("upload");
+    W.upload(std::vector<float>(static_cast<size_t>(H * D), 0.01f));
+    check("a second upload");
+    Tensor G = up(randn({H, D})), sq = be().zeros({H, D}), m = be().zeros({H, D});
+    be().rmsprop_step(W, G, sq, nullptr, 0, 1e-2f, 0.99f, 1e-8f);
+    check("rmsprop_step");
+    be().sgd_step(W, G, nullptr, 0, 1e-2f, 0.0f);
+    check("sgd_step");
+    be().adam_step(W, G, m, sq, nullptr, 0, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.0f, 1);
+    check("adam_step");
+    be().axpby(0.5f, G, 1.0f, W);
+    check("axpby");
+    be().copy(up(randn({H, D}, 0.05)), W);
+    check("copy");
+    be().add(W, G, W);
+    check("add (in place)");
+    be().fill(W.slice(H / 2, H / 2 + 1), 3.0f);  // one row of the middle
+    check("fill of one row");
+    be().gemm(false, false, 1.0f, up(randn({H, 8}, 0.1)), up(randn({8, D}, 0.1)), 1.0f, W);
+    check("a gemm writing it");
+    be().penalty_grad(G, up(randn({H, D}, 0.05)), W, 0.5f, 2);  // g = W: writes W
+    check("penalty_grad");
+    if (be().has_unit_ops()) {
+        be().scatter_units(up(randn({3, D})), VE_MASK_ROWS, {1, 7, static_cast<int32_t>(H - 1)}, W);
+        check("scatter_units");
+    }
+}
+}  // namespace
+
+TEST_CASE("gemm: a weight read again after each kind of write", "[gemm][weights]") {
+    seed(205);
+    weight_rewrites(384, 256);  // 98K elements: large enough to be packed
+    weight_rewrites(320, 320);  // square: W and W^T cover the same bytes in the same shape
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""The reference approach to editing in Python PyTorch eager, for `vitedit perf` to race against.
+
+What the paper's PyTorch code does for every edit step: a full eager forward of the whole ViT,
+a full autograd backward (autograd stops at the lowest leaf that requires a gradient: the edit
+sites), the site gradients multiplied by their neuron masks, then torch.optim.RMSprop.
+Evaluation is a plain forward per image batch. It is the twin of bin/vitedit-torch-reference
+(LibTorch in C++) and reads and writes the same files, so that `vitedit perf` can put vitedit,
+LibTorch and Python PyTorch side by side on the same weights, image and mask.
+
+With --dtype float64 it runs the same steps in double precision: the *true* edited weights that
+both f32 implementations approximate (how `vitedit perf --f64-check` tells rounding from bugs).
+
+Input (written by `vitedit perf` into --dir): model.safetensors, edit.safetensors
+("image", "label", "eval", "mask.<site>"). Output (into --dir): PREFIX.safetensors (the site
+weights after --steps steps, f32) and PREFIX.json (step times, losses, evaluation throughput).
+
+Needs only Debian's python3-torch (and python3-numpy, its dependency); safetensors is parsed
+here because python3-safetensors is not packaged for Debian 12.
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DTYPES = {"F32": np.float32, "F64": np.float64}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    meta = header.pop("__metadata__", {})
+    tensors = {}
+    for name, h in header.items():
+        if h["dtype"] not in DTYPES:
+            raise SystemExit(f"{path}: tensor '{name}' has dtype {h['dtype']} (this script reads F32)")
+        b, e = h["data_offsets"]
+        a = np.frombuffer(data[b:e], dtype=DTYPES[h["dtype"]]).reshape(h["shape"])
+        tensors[name] = torch.from_numpy(a.astype(np.float32))
+    return tensors, meta
+
+
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        b = t.detach().to(torch.float32).contiguous().numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    os.replace(tmp, path)
+
+
+def vit_forward(w, heads, eps, patch, images):
+    """timm's VisionTransformer forward (class token, pre-norm blocks, exact GELU)."""
+    n = images.shape[0]
+    x = F.conv2d(images, w["patch_embed.proj.weight"], w["patch_embed.proj.bias"], stride=patch)
+    x = x.flatten(2).transpose(1, 2)
+    d = x.shape[2]
+    x = torch.cat([w["cls_token"].expand(n, 1, d), x], 1) + w["pos_embed"]
+    hd = d // heads
+    b = 0
+    while f"blocks.{b}.norm1.weight" in w:
+        p = f"blocks.{b}."
+        h = F.layer_norm(x, (d,), w[p + "norm1.weight"], w[p + "norm1.bias"], eps)
+        t = x.shape[1]
+        qkv = F.linear(h, w[p + "attn.qkv.weight"], w[p + "attn.qkv.bias"])
+        q, k, v = qkv.reshape(n, t, 3, heads, hd).permute(2, 0, 3, 1, 4)
+        att = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(hd), -1)
+        x = x + F.linear((att @ v).transpose(1, 2).reshape(n, t, d), w[p + "attn.proj.weight"], w[p + "attn.proj.bias"])
+        h = F.layer_norm(x, (d,), w[p + "norm2.weight"], w[p + "norm2.bias"], eps)
+        h = F.gelu(F.linear(h, w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"]))
+        x = x + F.linear(h, w[p + "mlp.fc2.weight"], w[p + "mlp.fc2.bias"])
+        b += 1
+    f = F.layer_norm(x[:, 0], (d,), w["norm.weight"], w["norm.bias"], eps)
+    return F.linear(f, w["head.weight"], w["head.bias"])
+
+
+def run_steps(fwd, w, sites, masks, image, label, steps, lr, losses=None):
+    params = [w[s] for s in sites]
+    opt = torch.optim.RMSprop(params, lr=lr, alpha=0.99, eps=1e-8)
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = F.cross_entropy(fwd(w, image), label)
+        loss.backward()
+        with torch.no_grad():
+            for p, m in zip(params, masks):
+                p.grad.mul_(m)
+        opt.step()
+        times.append(time.perf_counter() - t0)
+        if losses is not None:
+            losses.append(loss.item())
+    return times
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=2e-5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--eval-batch", type=int, default=16)
+    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    ap.add_argument("--prefix", default="python")
+    ap.add_argument("--no-eval", action="store_true", help="skip the evaluation timing")
+    a = ap.parse_args()
+    if a.steps < 1 or a.warmup < 0 or a.threads < 1 or a.eval_batch < 1:
+        ap.error("steps, threads and eval-batch must be >= 1, warmup >= 0")
+    torch.set_num_threads(a.threads)
+    dtype = getattr(torch, a.dtype)
+    model, meta = read_safetensors(os.path.join(a.dir, "model.safetensors"))
+    inp, _ = read_safetensors(os.path.join(a.dir, "edit.safetensors"))
+    heads = int(meta.get("vitedit.num_heads", "12"))
+    eps = float(meta.get("vitedit.ln_eps", "1e-6"))
+    patch = model["patch_embed.proj.weight"].shape[-1]
+    w = {k: v.to(dtype) for k, v in model.items()}
+    image, label, evals = inp["image"].to(dtype), inp["label"].long(), inp["eval"].to(dtype)
+    sites = sorted(k[5:] for k in inp if k.startswith("mask."))
+    if not sites:
+        sys.exit(f"{a.dir}/edit.safetensors has no mask.* tensors")
+    # fc1 [H, D]: a neuron is a row; fc2 [D, H]: a column.
+    masks = [inp["mask." + s].to(dtype).reshape(-1, 1) if "fc1" in s else inp["mask." + s].to(dtype).reshape(1, -1)
+             for s in sites]
+    fwd = lambda ws, x: vit_forward(ws, heads, eps, patch, x)
+
+    if a.warmup > 0:  # on copies of the sites; the timed steps start from the original weights
+        scratch = dict(w)
+        for s in sites:
+            scratch[s] = w[s].clone().requires_grad_(True)
+        run_steps(fwd, scratch, sites, masks, image, label, a.warmup, a.lr)
+    for s in sites:
+        w[s] = w[s].clone().requires_grad_(True)
+    losses = []
+    step_s = run_steps(fwd, w, sites, masks, image, label, a.steps, a.lr, losses)
+
+    eval_s = 0.0
+    if not a.no_eval:
+        with torch.no_grad():
+            fwd(w, evals[: a.eval_batch])
+            t0 = time.perf_counter()
+            for s in range(0, evals.shape[0], a.eval_batch):
+                fwd(w, evals[s : s + a.eval_batch]).argmax(1)
+            eval_s = time.perf_counter() - t0
+    write_safetensors(os.path.join(a.dir, a.prefix + ".safetensors"), {s: w[s] for s in sites})
+    out = {"step_s": step_s, "loss": losses, "eval_images": evals.shape[0], "eval_s": eval_s,
+           "eval_images_per_s": evals.shape[0] / eval_s if eval_s > 0 else None,
+           "threads": torch.get_num_threads(), "torch": torch.__version__, "python": sys.version.split()[0],
+           "dtype": a.dtype}
+    tmp = os.path.join(a.dir, a.prefix + ".json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(out, f, indent=1)
+    os.replace(tmp, os.path.join(a.dir, a.prefix + ".json"))
+
+
+if __name__ == "__main__":
+    main()
