@@ -2,6 +2,8 @@
 // vitedit_query().
 #include "cuda_backend.hpp"
 
+#include "vitedit/backend_config.hpp"
+
 #include <cstdlib>
 #include <sstream>
 #include <vector>
@@ -163,19 +165,9 @@ void CudaBackend::log(int level, const std::string& message) const {
 // config: "key=value,..."; known keys: device=N (default: the first device of compute
 // capability >= 8.0), math=default|pedantic (cuBLAS math mode; both are strict FP32).
 void CudaBackend::configure(const char* config) {
-    if (!config) return;
-    std::istringstream in(config);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        if (item.empty()) continue;
-        auto eq = item.find('=');
-        std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    author::for_each_config_item(config, [&](const std::string& key, const std::string& value) {
         if (key == "device") {
-            char* end = nullptr;
-            long n = std::strtol(value.c_str(), &end, 10);
-            if (value.empty() || *end != '\0' || n < 0 || n > 1024)
-                throw std::invalid_argument("cuda backend: device must be a device index, got '" + value + "'");
-            device_ = static_cast<int>(n);
+            device_ = static_cast<int>(author::config_integer("cuda", key, value, 0, 1024, "a device index"));
         } else if (key == "math") {
             if (value != "default" && value != "pedantic")
                 throw std::invalid_argument("cuda backend: math must be 'default' or 'pedantic', got '" + value + "'");
@@ -183,7 +175,7 @@ void CudaBackend::configure(const char* config) {
         } else {
             log(VE_LOG_WARN, "cuda backend: ignoring unknown config key '" + key + "' (known: device, math)");
         }
-    }
+    });
 }
 
 void CudaBackend::activate() const {

@@ -7,6 +7,7 @@
 #include <dnnl_version.h>
 
 #include "dnnl_errors.hpp"
+#include "vitedit/backend_config.hpp"
 #include "vitedit/host_api.h"
 
 namespace vitedit::onednn {
@@ -40,40 +41,23 @@ void OnednnBackend::log(int level, const std::string& message) const {
 // weight_cache_mb=N (packed copies of unchanged GEMM weights, default 1024; 0: none),
 // weight_cache_min=N (smallest weight, in elements, worth packing; default 65536).
 void OnednnBackend::configure(const char* config) {
-    if (!config) return;
-    std::istringstream in(config);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        if (item.empty()) continue;
-        auto eq = item.find('=');
-        std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    using author::config_integer;
+    author::for_each_config_item(config, [&](const std::string& key, const std::string& value) {
         if (key == "max_gemm_plans") {
-            char* end = nullptr;
-            long long n = std::strtoll(value.c_str(), &end, 10);
-            if (value.empty() || *end != '\0' || n < 1)
-                throw std::invalid_argument("onednn backend: max_gemm_plans must be a positive "
-                                            "integer, got '" + value + "'");
-            max_gemm_plans_ = static_cast<size_t>(n);
+            max_gemm_plans_ = static_cast<size_t>(config_integer("onednn", key, value, 1, 1ll << 30, "a plan count"));
         } else if (key == "weight_cache_mb") {
-            char* end = nullptr;
-            long long n = std::strtoll(value.c_str(), &end, 10);
-            if (value.empty() || *end != '\0' || n < 0 || n > (1ll << 30))
-                throw std::invalid_argument("onednn backend: weight_cache_mb must be an integer >= 0, got '" + value + "'");
-            packed_budget_mb_ = static_cast<size_t>(n);
+            packed_budget_mb_ = static_cast<size_t>(config_integer("onednn", key, value, 0, 1ll << 30, "a size in MiB"));
         } else if (key == "weight_cache_min") {
-            char* end = nullptr;
-            long long n = std::strtoll(value.c_str(), &end, 10);
-            if (value.empty() || *end != '\0' || n < 1)
-                throw std::invalid_argument("onednn backend: weight_cache_min must be a positive integer, got '" + value + "'");
-            packed_min_elements_ = n;
+            packed_min_elements_ = config_integer("onednn", key, value, 1, 1ll << 40, "an element count");
         } else if (key == "precision") {
             if (value != "f32" && value != "bf16")
                 throw std::invalid_argument("onednn backend: precision must be f32 or bf16, got '" + value + "'");
             bf16_ = value == "bf16";
         } else {
-            log(VE_LOG_WARN, "onednn backend: ignoring unknown config key '" + key + "'");
+            log(VE_LOG_WARN, "onednn backend: ignoring unknown config key '" + key +
+                                 "' (known: max_gemm_plans, weight_cache_mb, weight_cache_min, precision)");
         }
-    }
+    });
 }
 
 ve_buffer OnednnBackend::alloc(uint64_t bytes) { return buffers_.alloc(bytes); }

@@ -1,0 +1,38 @@
+// vitedit — a backend's configuration string ("key=value,...", from `--backend-config` and the
+// host's own settings such as precision=bf16), parsed the same way by every backend.
+#pragma once
+
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace vitedit::author {
+
+// Calls f(key, value) for every non-empty item of `config` (NULL: none), in order; an item
+// without '=' has an empty value.
+template <class F>
+void for_each_config_item(const char* config, F&& f) {
+    if (!config) return;
+    std::istringstream in(config);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        if (item.empty()) continue;
+        const auto eq = item.find('=');
+        f(item.substr(0, eq), eq == std::string::npos ? std::string() : item.substr(eq + 1));
+    }
+}
+
+// `value` as an integer in [min, max]; otherwise std::invalid_argument
+// "<backend> backend: <key> must be <what> in [min, max], got '<value>'".
+inline long long config_integer(const char* backend, const std::string& key, const std::string& value, long long min,
+                                long long max, const char* what = "an integer") {
+    char* end = nullptr;
+    const long long n = std::strtoll(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || n < min || n > max)
+        throw std::invalid_argument(std::string(backend) + " backend: " + key + " must be " + what + " in [" +
+                                    std::to_string(min) + ", " + std::to_string(max) + "], got '" + value + "'");
+    return n;
+}
+
+}  // namespace vitedit::author
