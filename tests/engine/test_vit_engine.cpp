@@ -9,6 +9,8 @@
 
 #include <torch/torch.h>
 
+#include "backend_test_main.hpp"
+
 #include <cstdio>
 #include <random>
 
@@ -18,8 +20,7 @@
 
 using namespace vitedit;
 
-static std::string g_backend = "onednn";
-static std::shared_ptr<Backend> g_be;
+static auto& g_be = backend_test::backend;
 
 namespace {
 
@@ -193,29 +194,4 @@ TEST_CASE("engine refuses mismatched inputs with clear errors", "[engine]") {
     REQUIRE_THROWS_WITH(Vit(g_be, c, host), Catch::Contains("blocks.0.mlp.fc1.weight"));
 }
 
-int main(int argc, char** argv) {
-    std::vector<char*> rest;
-    for (int i = 0; i < argc; ++i) {
-        if (std::string(argv[i]) == "--backend" && i + 1 < argc) g_backend = argv[++i];
-        else rest.push_back(argv[i]);
-    }
-    Registry reg;
-    reg.scan({VITEDIT_PLUGIN_DIR});
-    for (const auto& r : reg.records()) {
-        if (r.kind == VE_KIND_BACKEND && r.name == g_backend && !r.usable) {
-            std::printf("SKIPPED: backend %s: %s: %s\n", g_backend.c_str(), r.state.c_str(), r.reason.c_str());
-            return 77;
-        }
-    }
-    try {
-        g_be = reg.create_backend(g_backend);
-    } catch (const std::exception& e) {
-        // Only a GPU backend may be absent from a build; a missing CPU backend is a failure.
-        std::printf("%s: backend %s: %s\n", g_backend == "cuda" ? "SKIPPED" : "FAILED", g_backend.c_str(), e.what());
-        return g_backend == "cuda" ? 77 : 1;
-    }
-    torch::set_num_threads(2);
-    int rc = Catch::Session().run(static_cast<int>(rest.size()), rest.data());
-    g_be.reset();
-    return rc;
-}
+int main(int argc, char** argv) { return backend_test::main(argc, argv); }

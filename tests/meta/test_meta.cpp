@@ -7,10 +7,14 @@
 
 #include <torch/torch.h>
 
+#include "backend_test_main.hpp"
+
 #include <cstdio>
 #include <cstring>
 #include <unistd.h>
 
+#include "random_vit.hpp"
+#include "torch_vit.hpp"
 #include "vitedit/hash.hpp"
 #include "vitedit/hypernet.hpp"
 #include "vitedit/meta_train.hpp"
@@ -21,40 +25,14 @@
 
 using namespace vitedit;
 
-static std::string g_backend = "onednn";
-static std::shared_ptr<Backend> g_be;
-static Registry* g_reg;
+static auto& g_be = backend_test::backend;
+static auto& g_reg = backend_test::registry;
 
 namespace {
 
-VitConfig tiny_config() {
-    VitConfig c;
-    c.in_chans = 1;
-    c.patch = 4;
-    c.grid_h = c.grid_w = 4;
-    c.dim = 32;
-    c.depth = 4;
-    c.heads = 2;
-    c.mlp_hidden = 48;
-    c.num_classes = 5;
-    c.mean = {0.5f};
-    c.std = {0.5f};
-    return c;
-}
-
-std::map<std::string, HostTensor> random_model(const VitConfig& c, int seed) {
-    torch::manual_seed(seed);
-    std::map<std::string, HostTensor> w;
-    for (const auto& [name, shape] : expected_shapes(c)) {
-        torch::Tensor t = torch::randn(shape) * 0.3;
-        if (name.find("norm") != std::string::npos && name.find("weight") != std::string::npos) t = 1.0 + t * 0.3;
-        t = t.contiguous();
-        w[name] = HostTensor{shape, std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel())};
-    }
-    return w;
-}
-
-torch::Tensor to_torch(const HostTensor& h) { return torch::from_blob(const_cast<float*>(h.data.data()), h.shape).clone(); }
+using reference::random_model;
+using reference::to_torch;
+VitConfig tiny_config() { return reference::tiny_config(48); }
 torch::Tensor to_torch(const std::vector<float>& v, std::vector<int64_t> shape) {
     return torch::from_blob(const_cast<float*>(v.data()), shape).clone();
 }
@@ -71,26 +49,12 @@ double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
     return m / s;
 }
 
-// A pre-LN block in LibTorch (independent of the engine).
-torch::Tensor torch_block(torch::Tensor h, std::map<std::string, torch::Tensor>& w, const std::string& p, int heads, double eps) {
-    const int64_t N = h.size(0), T = h.size(1), D = h.size(2), hd = D / heads;
-    auto y = torch::layer_norm(h, {D}, w[p + "norm1.weight"], w[p + "norm1.bias"], eps);
-    auto qkv = torch::linear(y, w[p + "attn.qkv.weight"], w[p + "attn.qkv.bias"]).reshape({N, T, 3, heads, hd}).permute({2, 0, 3, 1, 4});
-    auto att = torch::softmax(torch::matmul(qkv[0], qkv[1].transpose(-2, -1)) / std::sqrt(double(hd)), -1);
-    h = h + torch::linear(torch::matmul(att, qkv[2]).transpose(1, 2).reshape({N, T, D}), w[p + "attn.proj.weight"], w[p + "attn.proj.bias"]);
-    y = torch::layer_norm(h, {D}, w[p + "norm2.weight"], w[p + "norm2.bias"], eps);
-    return h + torch::linear(torch::gelu(torch::linear(y, w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"])), w[p + "mlp.fc2.weight"],
-                             w[p + "mlp.fc2.bias"]);
+torch::Tensor torch_block(const torch::Tensor& h, const std::map<std::string, torch::Tensor>& w, const std::string& p, int heads,
+                          double eps) {
+    return reference::block_forward(h, w, p, heads, eps);
 }
-
-torch::Tensor torch_vit(const VitConfig& c, std::map<std::string, torch::Tensor>& w, const torch::Tensor& x) {
-    namespace F = torch::nn::functional;
-    const int64_t N = x.size(0), D = c.dim;
-    auto h = F::conv2d(x, w["patch_embed.proj.weight"], F::Conv2dFuncOptions().bias(w["patch_embed.proj.bias"]).stride(c.patch));
-    h = torch::cat({w["cls_token"].expand({N, 1, D}), h.flatten(2).transpose(1, 2)}, 1) + w["pos_embed"];
-    for (int b = 0; b < c.depth; ++b) h = torch_block(h, w, "blocks." + std::to_string(b) + ".", c.heads, c.ln_eps);
-    auto f = torch::layer_norm(h.select(1, 0), {D}, w["norm.weight"], w["norm.bias"], c.ln_eps);
-    return torch::linear(f, w["head.weight"], w["head.bias"]);
+torch::Tensor torch_vit(const VitConfig& c, const std::map<std::string, torch::Tensor>& w, const torch::Tensor& x) {
+    return reference::vit_forward(c, w, x);
 }
 
 // T^2 KL(p || softmax(logits / T)), summed over the batch.
@@ -471,18 +435,4 @@ TEST_CASE("the hypernet locator uses a matching checkpoint and refuses others, s
     for (const auto& p : {beside, foreign, wrong_sites}) std::remove(p.c_str());
 }
 
-int main(int argc, char** argv) {
-    std::vector<char*> rest;
-    for (int i = 0; i < argc; ++i) {
-        if (std::string(argv[i]) == "--backend" && i + 1 < argc) g_backend = argv[++i];
-        else rest.push_back(argv[i]);
-    }
-    Registry reg;
-    reg.scan({VITEDIT_PLUGIN_DIR});
-    g_reg = &reg;
-    g_be = reg.create_backend(g_backend);
-    torch::set_num_threads(2);
-    int rc = Catch::Session().run(static_cast<int>(rest.size()), rest.data());
-    g_be.reset();
-    return rc;
-}
+int main(int argc, char** argv) { return backend_test::main(argc, argv); }
