@@ -1,27 +1,9 @@
 // A backend built against a newer minor of the same major: its info says minor
 // VITEDIT_ABI_MINOR + 1 and its entry and op tables carry a member this host does not know,
 // appended after the ones it does. The host must load it and use the members it knows.
-#include <cstdlib>
-#include <cstring>
-
-#include "vitedit/backend_author.hpp"
+#include "host_memory_backend.hpp"
 
 namespace {
-struct NewBackend : vitedit::author::BackendBase {
-    const char* name() const override { return "newminor"; }
-    ve_buffer alloc(uint64_t n) override { return static_cast<ve_buffer>(std::malloc(n ? n : 1)); }
-    void free(ve_buffer b) override { std::free(b); }
-    void upload(ve_buffer d, uint64_t off, const void* s, uint64_t n) override {
-        std::memcpy(reinterpret_cast<char*>(d) + off, s, n);
-    }
-    void download(ve_buffer s, uint64_t off, void* d, uint64_t n) override {
-        std::memcpy(d, reinterpret_cast<const char*>(s) + off, n);
-    }
-    void fill(const ve_tensor& t, float v) override {
-        float* p = reinterpret_cast<float*>(reinterpret_cast<char*>(t.buffer) + t.offset);
-        for (int64_t i = 0; i < vitedit::author::numel(t); ++i) p[i] = v;
-    }
-};
 
 // The tables as the next minor would declare them: this SDK's members, then a new one.
 struct next_backend_ops {
@@ -44,17 +26,13 @@ const ve_backend_ops* next_ops() {
     return &ops.known;
 }
 
-int32_t probe(char* reason, uint64_t len) noexcept {
-    if (reason && len) reason[0] = '\0';
-    return 1;
-}
 ve_status create(const ve_host_api*, const char*, ve_backend* out, char*, uint64_t) noexcept {
     out->struct_size = sizeof(ve_backend);
-    out->ctx = static_cast<vitedit::author::BackendBase*>(new NewBackend);
+    out->ctx = static_cast<vitedit::author::BackendBase*>(new HostMemoryBackend("newminor"));
     out->ops = next_ops();
     return VE_OK;
 }
-const next_backend_entry entry = {{sizeof(next_backend_entry), &probe, &create},
+const next_backend_entry entry = {{sizeof(next_backend_entry), &always_usable, &create},
                                   [](char*, uint64_t) noexcept { return int32_t{0}; }};
 const ve_plugin_info info = {sizeof(ve_plugin_info), VITEDIT_ABI_MAJOR, VITEDIT_ABI_MINOR + 1, VE_KIND_BACKEND,
                              "newminor", "built against a newer minor of this ABI major", "1.0", &entry};
