@@ -126,12 +126,6 @@ int cmd_meta_train(const std::vector<std::string>& args) {
         throw UsageError("--temperature, --lr and --mask-lr must be positive; --edit-lr and --lambda non-negative");
     if (opt.cutmix_min < 1 || opt.cutmix_max < opt.cutmix_min) throw UsageError("need 1 <= --cutmix-min <= --cutmix-max");
     if (every < 0 || max_it < 0) throw UsageError("--checkpoint-every and --max-iterations must be non-negative");
-    if (world.root()) {  // the only rank that writes
-        std::error_code ec;
-        const auto dir = std::filesystem::path(out).parent_path();
-        if (!dir.empty() && !std::filesystem::is_directory(dir) && !std::filesystem::create_directories(dir, ec))
-            throw Error("--out: cannot create the folder " + dir.string());
-    }
 
     // ---- the model, its sites, the data it may use ----
     const ModelFile model = load_model(model_path, model_overrides(vm));
@@ -182,6 +176,14 @@ int cmd_meta_train(const std::vector<std::string>& args) {
     auto backend = create_rank_backend(registry(vm), vm["backend"].as<std::string>(), backend_config(vm));
     check_precision(vm, *backend);
     Vit vit(backend, cfg, model.tensors);
+    // Only now, with the model, the data and the backend accepted, may the output folder appear
+    // (a refused command leaves nothing behind).
+    if (world.root()) {  // the only rank that writes
+        std::error_code ec;
+        const auto dir = std::filesystem::path(out).parent_path();
+        if (!dir.empty() && !std::filesystem::is_directory(dir) && !std::filesystem::create_directories(dir, ec))
+            throw Error("--out: cannot create the folder " + dir.string());
+    }
     HypernetConfig hcfg;
     hcfg.dim = cfg.dim;
     hcfg.depth = vm["hyper-depth"].as<int>();

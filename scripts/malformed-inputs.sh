@@ -118,7 +118,7 @@ refuse weights.unknown-dtype     dtype.safetensors       -- apply --model dtype.
 refuse weights.missing-tensor    missing.safetensors     -- edit --model missing.safetensors --image good.png --label 3 --patch "$OUT/p.vtp"
 refuse weights.wrong-shape       shape.safetensors       -- bench --model shape.safetensors --bench "$root/samples/bench" --json "$OUT/b.json"
 refuse weights.missing-file      nosuch.safetensors      -- predict --model nosuch.safetensors --image good.png
-refuse weights.meta-train        truncated.safetensors   -- meta-train --model truncated.safetensors --out "$OUT/h.safetensors" --iterations 1
+refuse weights.meta-train        truncated.safetensors   -- meta-train --model truncated.safetensors --out "$OUT/new/h.safetensors" --iterations 1
 refuse weights.bench-data        shape.safetensors       -- bench-data --model shape.safetensors --out "$OUT/bench"
 # ---- images and data -------------------------------------------------------------------------------
 refuse image.undecodable         garbage.png             -- predict --model $M --image garbage.png
