@@ -101,8 +101,9 @@ struct Peer {
 };
 
 // Where an edit step's time goes: per backend op (GEMMs by shape), per step, largest first.
-nlohmann::json step_profile(const Backend& be, int steps) {
-    std::vector<std::pair<std::string, Backend::OpTime>> ops(be.profile().begin(), be.profile().end());
+nlohmann::json step_profile(int steps) {
+    const auto prof = Backend::profile();
+    std::vector<std::pair<std::string, Backend::OpTime>> ops(prof.begin(), prof.end());
     std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
     nlohmann::json out = nlohmann::json::array();
     for (const auto& [name, t] : ops)
@@ -213,11 +214,11 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
     nlohmann::json profile;
     if (o.profile) {  // the same edit once more, every op timed (ends at the same weights)
         session.restore();
-        be->reset_profile();
-        be->set_profiling(true);
+        Backend::reset_profile();
+        Backend::set_profiling(true);
         const EditOutcome p = run_edit(session, locator, editor);
-        be->set_profiling(false);
-        profile = step_profile(*be, std::max(1, p.steps));
+        Backend::set_profiling(false);
+        profile = step_profile(std::max(1, p.steps));
         if (!json) print_profile(label, profile, p.step_s);
     }
 

@@ -1,7 +1,9 @@
 // vitedit — Tensor views and checked backend calls (the engine-side half of the boundary).
 #include "vitedit/backend.hpp"
 
+#include <atomic>
 #include <cstddef>
+#include <mutex>
 #include <sstream>
 
 namespace vitedit {
@@ -161,6 +163,22 @@ void Backend::unsupported(const char* op) const {
 
 // Times one op call when profiling is on (Backend::set_profiling): from the call to a
 // synchronize after it, so asynchronous backends are charged where the work was issued.
+namespace {
+std::atomic<bool> g_profiling{false};
+std::mutex g_profile_mutex;
+std::map<std::string, Backend::OpTime> g_profile;
+}  // namespace
+
+void Backend::set_profiling(bool on) { g_profiling = on; }
+void Backend::reset_profile() {
+    std::lock_guard<std::mutex> lock(g_profile_mutex);
+    g_profile.clear();
+}
+std::map<std::string, Backend::OpTime> Backend::profile() {
+    std::lock_guard<std::mutex> lock(g_profile_mutex);
+    return g_profile;
+}
+
 struct OpTimer {
     OpTimer(Backend& b, const char* o) : be(b), op(o) {}
     Backend& be;
@@ -170,9 +188,11 @@ struct OpTimer {
     std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
     ~OpTimer() {
         be.be_.ops->synchronize(be.be_.ctx);
-        Backend::OpTime& t = be.profile_[key.empty() ? std::string(op) : key];
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::lock_guard<std::mutex> lock(g_profile_mutex);
+        Backend::OpTime& t = g_profile[key.empty() ? std::string(op) : key];
         ++t.calls;
-        t.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        t.seconds += s;
         t.flops += flops;
     }
 };
@@ -183,7 +203,7 @@ Tensor Backend::empty(const Shape& shape) {
     auto st = std::make_shared<Tensor::Storage>();
     st->backend = shared_from_this();
     st->bytes = static_cast<uint64_t>(std::max<int64_t>(shape_numel(shape), 1)) * sizeof(float);
-    if (profiling_) {
+    if (g_profiling.load(std::memory_order_relaxed)) {
         OpTimer timer(*this, "alloc");
         check(be_.ops->alloc(be_.ctx, st->bytes, &st->buffer), "alloc");
     } else {
@@ -220,7 +240,7 @@ void Backend::synchronize() { check(be_.ops->synchronize(be_.ctx), "synchronize"
 #define VE_CALL(op, ...)                                            \
     do {                                                            \
         if (!be_.ops->op) unsupported(#op);                         \
-        if (profiling_) {                                           \
+        if (g_profiling.load(std::memory_order_relaxed)) {                                           \
             OpTimer timer(*this, #op);                              \
             check(be_.ops->op(be_.ctx, __VA_ARGS__), #op);          \
         } else {                                                    \
@@ -238,7 +258,7 @@ void Backend::gemm(bool ta, bool tb, float alpha, const Tensor& a, const Tensor&
     if (!be_.ops->gemm) unsupported("gemm");
     const int64_t k = ta ? a.dim(-2) : a.dim(-1);
     const double flops = 2.0 * static_cast<double>(c.numel()) * static_cast<double>(k);
-    if (profiling_) {
+    if (g_profiling.load(std::memory_order_relaxed)) {
         OpTimer timer(*this, "gemm");
         timer.flops = flops;
         timer.key = std::string("gemm") + (ta ? "T" : "N") + (tb ? "T" : "N") + " " + std::to_string(c.numel() / c.dim(-1)) +

@@ -4,10 +4,12 @@
 // Tolerances: forward values 1e-4 absolute on O(1) logits (float32, depth 3, reductions of
 // width <= 96); gradients 2e-4 relative to the gradient's max magnitude, since their sums run over
 // N*T rows and the two sides sum in different orders.
+// LibTorch first: Debian's LibTorch brings glog, whose CHECK would silently replace Catch's
+// (a failing glog CHECK aborts instead of reporting, a passing one is not counted).
+#include <torch/torch.h>
+#undef CHECK
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
-
-#include <torch/torch.h>
 
 #include "backend_test_main.hpp"
 

@@ -18,7 +18,7 @@ struct FtEditor : vitedit::author::GradientEditor {
     void update(vitedit::author::Session& s, int i, const ve_site&, const vitedit::Tensor& w, const vitedit::Tensor& g,
                 const vitedit::Tensor& mask, int axis, int step) override {
         vitedit::Backend& be = s.backend();
-        if (c_ > 0) be.penalty_grad(w, s.original(i), g, c_, FT_P);
+        if (c_ > 0) be.penalty_grad(w, original(s, i), g, c_, FT_P);
         if (step == 0) be.sgd_step(w, g, &mask, axis, lr_, 0.0f);
         else be.rmsprop_step(w, g, (*sq_)[i], &mask, axis, lr_, alpha_, eps_);
     }

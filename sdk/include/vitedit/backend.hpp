@@ -128,17 +128,19 @@ public:
     void gather_units(const Tensor& src, int axis, const std::vector<int32_t>& index, const Tensor& dst);
     void scatter_units(const Tensor& src, int axis, const std::vector<int32_t>& index, const Tensor& dst);
 
-    // Opt-in per-op timing of every call through this wrapper (where the time of an edit step
-    // goes: `vitedit perf --profile`). Each profiled op is followed by a synchronize so that a
-    // device backend's time lands on the op that caused it; GEMMs are keyed by their shape.
+    // Opt-in per-op timing of every op call through any wrapper in this process — the host's and
+    // the ones plugins make with borrow(), which share this library — to see where the time of an
+    // edit step goes (`vitedit perf --profile`). Each profiled op is followed by a synchronize so
+    // that a device backend's time lands on the op that caused it; GEMMs are keyed by their
+    // transpositions and shape.
     struct OpTime {
         int64_t calls = 0;
         double seconds = 0;
         double flops = 0;  // GEMMs only
     };
-    void set_profiling(bool on) { profiling_ = on; }
-    void reset_profile() { profile_.clear(); }
-    const std::map<std::string, OpTime>& profile() const { return profile_; }
+    static void set_profiling(bool on);
+    static void reset_profile();
+    static std::map<std::string, OpTime> profile();
 
     // Throws vitedit::Error "<backend>.<op>: <message>" when status != VE_OK.
     void check(ve_status st, const char* op) const;
@@ -152,8 +154,6 @@ private:
     bool owned_ = true;
     double gemm_flops_ = 0;
     int unit_ops_ = -1;  // has_unit_ops(): -1 not probed yet
-    bool profiling_ = false;
-    std::map<std::string, OpTime> profile_;
     friend struct OpTimer;
 };
 

@@ -4,6 +4,15 @@
 // the edit loss on the sites, the early stop once every edit image is right and the loss is at
 // most stop_loss, the masks — is here. Options: lr, steps (max), stop_loss (0 disables the early
 // stop).
+//
+// Only the masked units change, so where the backend has the unit ops (ABI 1.2) and the mask
+// leaves some units out, the update rule runs on those units alone: the loop gathers the units'
+// weights once per edit (and their gradients every step) into compact tensors, the rule updates
+// them, and they are scattered back into the site before the next evaluation. The rule sees the
+// compact weight, gradient, mask values and optimizer state (new_state() is shaped to match) and
+// cannot tell: every masked update leaves an unmasked weight exactly as it was, and its state
+// (which only decays there) is never read again within the edit. This saves an RMSprop step on
+// ViT-B/16's sites from sweeping 14 M elements of state for 1.4 M that move.
 #pragma once
 
 #include <cmath>
@@ -26,18 +35,33 @@ public:
         // be gone before this plugin instance is.
         struct Release {
             std::deque<std::vector<Tensor>>& state;
-            ~Release() { state.clear(); }
-        } release{state_};
+            std::vector<Units>& units;
+            ~Release() {
+                state.clear();
+                units.clear();
+            }
+        } release{state_, units_};
+        plan_units(s);
         begin(s);
         ve_edit_report r{sizeof(ve_edit_report), 0, 0.0f, 0};
+        Backend& be = s.backend();
         for (int step = 0; step < steps_; ++step) {
             ve_edit_eval e = s.evaluate(true);
             if (!std::isfinite(e.loss)) throw std::runtime_error("the edit loss became non-finite at step " + std::to_string(step));
             if (stop_loss_ > 0 && e.num_correct == e.num_images && e.loss <= stop_loss_) break;
             for (int i = 0; i < s.num_sites(); ++i) {
                 const ve_site site = s.site(i);
-                Tensor mask = s.mask(i);
-                update(s, i, site, s.weight(i), s.grad(i), mask, site.unit == VE_UNIT_COL ? VE_MASK_COLS : VE_MASK_ROWS, step);
+                const int axis = site.unit == VE_UNIT_COL ? VE_MASK_COLS : VE_MASK_ROWS;
+                Units& u = units_[static_cast<size_t>(i)];
+                if (u.none) continue;  // an empty mask: nothing may change
+                if (!u.compact) {
+                    Tensor mask = s.mask(i);
+                    update(s, i, site, s.weight(i), s.grad(i), mask, axis, step);
+                    continue;
+                }
+                be.gather_units(s.grad(i), axis, u.index, u.grad);
+                update(s, i, site, u.weight, u.grad, u.mask, axis, step);
+                be.scatter_units(u.weight, axis, u.index, s.weight(i));
             }
             ++r.steps;
         }
@@ -54,12 +78,20 @@ protected:
     virtual void update(Session& s, int site_index, const ve_site& site, const Tensor& w, const Tensor& g,
                         const Tensor& mask, int axis, int step) = 0;
 
-    // Optimizer state for this edit: a zero tensor shaped like each site's weight. Valid until
-    // the edit ends.
+    // Optimizer state for this edit: a zero tensor shaped like each site's weight as update()
+    // sees it (compact or whole). Valid until the edit ends.
     std::vector<Tensor>& new_state(Session& s) {
         state_.emplace_back();
-        for (int i = 0; i < s.num_sites(); ++i) state_.back().push_back(s.backend().zeros(s.weight(i).shape()));
+        for (int i = 0; i < s.num_sites(); ++i) {
+            const Units& u = units_[static_cast<size_t>(i)];
+            state_.back().push_back(s.backend().zeros(u.compact ? u.weight.shape() : s.weight(i).shape()));
+        }
         return state_.back();
+    }
+    // Site i's original weights, shaped as update() sees the weight (compact or whole).
+    Tensor original(Session& s, int i) const {
+        const Units& u = units_[static_cast<size_t>(i)];
+        return u.compact ? u.original : s.original(i);
     }
 
     float lr_;
@@ -67,7 +99,46 @@ protected:
     float stop_loss_;
 
 private:
+    // How site i is updated this edit: the masked units' indices, and their compact weight,
+    // gradient, mask values and original weight when `compact`.
+    struct Units {
+        bool none = false, compact = false;
+        std::vector<int32_t> index;
+        Tensor weight, grad, mask, original;
+    };
+
+    void plan_units(Session& s) {
+        Backend& be = s.backend();
+        const bool can = be.has_unit_ops();
+        units_.assign(static_cast<size_t>(s.num_sites()), Units{});
+        for (int i = 0; i < s.num_sites(); ++i) {
+            Units& u = units_[static_cast<size_t>(i)];
+            const ve_site site = s.site(i);
+            const std::vector<float> m = s.mask(i).download();
+            std::vector<float> kept;
+            for (size_t k = 0; k < m.size(); ++k)
+                if (m[k] != 0.0f) {
+                    u.index.push_back(static_cast<int32_t>(k));
+                    kept.push_back(m[k]);
+                }
+            u.none = u.index.empty();
+            u.compact = can && !u.none && u.index.size() < m.size();
+            if (!u.compact) continue;
+            const int axis = site.unit == VE_UNIT_COL ? VE_MASK_COLS : VE_MASK_ROWS;
+            const Tensor w = s.weight(i);
+            const int64_t n = static_cast<int64_t>(u.index.size());
+            const Shape shape = axis == VE_MASK_ROWS ? Shape{n, w.dim(1)} : Shape{w.dim(0), n};
+            u.weight = be.empty(shape);
+            u.grad = be.empty(shape);
+            u.original = be.empty(shape);
+            u.mask = be.from_host({n}, kept);
+            be.gather_units(w, axis, u.index, u.weight);
+            be.gather_units(s.original(i), axis, u.index, u.original);
+        }
+    }
+
     std::deque<std::vector<Tensor>> state_;
+    std::vector<Units> units_;
 };
 
 }  // namespace vitedit::author
