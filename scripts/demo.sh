@@ -12,7 +12,7 @@ M=samples/models/vit-fmnist.safetensors
 B=samples/bench
 group=${GROUP:-6_shirt_heldout}
 label=${group%%_*}
-img=$(ls "$B/groups/$group"/*.png | head -1)
+imgs=("$B/groups/$group"/*.png); img=${imgs[0]}  # a glob, not ls | head (SIGPIPE under pipefail)
 mkdir -p out
 
 echo

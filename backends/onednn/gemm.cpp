@@ -186,11 +186,12 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
     plan->user[0] = A;
     plan->user[1] = B;
     plan->user[2] = C;
-    // bf16 converts A and B at every call; that pays only when the product has enough rows to
-    // amortize converting B (training batches, evaluation). Fewer rows (an edit step's 197
-    // tokens, attention per head) stay f32 unless B comes converted from the packed cache.
-    constexpr int64_t kMinBf16Rows = 256;
-    const bool bf16_per_call = bf16_ && C.shape[r] >= kMinBf16Rows;
+    // bf16 covers the 2-D products — the linear layers and their gradients, where B is a weight
+    // matrix or a whole activation — and leaves the batched ones (attention's per-head products,
+    // whose operands are both activations converted at every call) in f32. The rule depends on
+    // the layer, never on the batch size, so an image gets the same logits alone or in a batch
+    // (an edit that stops at the first correct prediction must still be correct when evaluated).
+    const bool bf16_per_call = bf16_ && nd == 2;
     for (int i = 0; i < 3; ++i) {
         plan->bf16[i] = bf16_per_call && i < 2;
         plan->pack[i] = plan->bf16[i] || !gemm_friendly(plan->user[i], i == 2);

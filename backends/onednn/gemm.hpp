@@ -7,10 +7,10 @@
 //   - computing C^T = op(B)^T op(A)^T when C is column-major,
 //   - packing an operand whose matrix dims have no unit stride into dense scratch,
 //   - looping over the batch with a 2-D primitive when the batched one would be the reference.
-// In bf16 precision (the backend's `precision=bf16`), products run in bf16 with f32 accumulation
-// into the f32 output where the conversion pays: B from the packed cache (converted once), or
-// A and B converted into dense bf16 scratch per call when the product has >= 256 rows. The
-// weights stay f32 (the master copy the optimizers update).
+// In bf16 precision (the backend's `precision=bf16`), the 2-D products (linear layers and their
+// gradients) run in bf16 with f32 accumulation into the f32 output: B from the packed cache
+// (converted once) or converted per call into dense bf16 scratch, A converted per call; batched
+// products (attention) stay f32. The weights stay f32 (the master copy the optimizers update).
 // With a PackedWeights cache, a 2-D B operand (the weights, in y = x W^T and dx = dy W) that is
 // read again unchanged runs from a copy in oneDNN's blocked layout (bf16 there in bf16 precision):
 // no per-call conversion, and the faster kernels.

@@ -45,7 +45,7 @@ PY
 fi
 # An edit of a bundled benchmark failure with the default chain succeeds (exit 0, every image fixed).
 if [ -d "$bench" ]; then
-  img=$(ls "$bench"/groups/6_shirt_heldout/*.png | head -1)
+  shirts=("$bench"/groups/6_shirt_heldout/*.png); img=${shirts[0]}  # a glob, not ls | head (SIGPIPE under pipefail)
   patch=$(mktemp -u --suffix=.vtp)
   "$vitedit" edit --model "$model" --image "$img" --label 6 --patch "$patch" --json > "$patch.json"
   python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("default-chain edit:", {k: j[k] for k in ("success","steps","SR","budget")}); assert j["success"] and j["SR"] == 1.0' "$patch.json"

@@ -23,8 +23,21 @@ print(f"{len(a)} images: max |logit f32 - bf16| {d:.4f}, same class {same:.3f}")
 assert 0 < d <= 0.25, f"max |dlogit| {d} outside (0, 0.25]"
 assert same >= 0.97, f"classes agree on {same}"
 PY
+# bf16 is chosen per layer, not per batch size: an image alone gets the logits it gets in a batch
+# (up to f32 summation order), else an edit stopping at the first correct prediction in bf16
+# could be wrong when evaluated in a batch.
+locality=("$bench"/locality/*/*.png); first=${locality[0]}  # (not ls | head: SIGPIPE under pipefail)
+"$vitedit" predict --model "$model" --image "$first" --json --backend onednn --precision bf16 > "$tmp/alone.jsonl"
+python3 - "$tmp/alone.jsonl" "$tmp/bf16.jsonl" <<'PY'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")][0]
+b = [json.loads(l) for l in open(sys.argv[2]) if l.startswith("{")][0]
+d = max(abs(u - v) for u, v in zip(a["logits"], b["logits"]))
+print(f"bf16 alone vs in a batch: max |dlogit| {d:.2e}")
+assert d <= 1e-4, f"bf16 logits of one image depend on the batch: {d}"
+PY
 group=$bench/groups/6_shirt_heldout
-img=$(ls "$group"/*.png | head -1)
+shirts=("$group"/*.png); img=${shirts[0]}
 "$vitedit" edit --model "$model" --image "$img" --label 6 --locator saliency --sparsity 0.05 --precision bf16 \
   --backend onednn --patch "$tmp/fix.vtp" --json | tail -n 1 | python3 -c '
 import json, sys

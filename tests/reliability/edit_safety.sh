@@ -12,7 +12,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 M=$root/samples/models/vit-fmnist.safetensors
 B=$root/samples/bench
-img=$(ls "$B"/groups/0_t-shirt-top_heldout/*.png | head -1)
+tees=("$B"/groups/0_t-shirt-top_heldout/*.png); img=${tees[0]}  # a glob, not ls | head (SIGPIPE under pipefail)
 chain=(--locator saliency:sparsity=0.1 --editor rmsprop:lr=1e-3,steps=20)
 fail() { echo "FAIL: $*"; exit 1; }
 
