@@ -301,7 +301,7 @@ float* GemmPlanner::aligned_scratch(int64_t floats) {
 void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, const View& c) {
     float* ptr[3] = {p.swap ? b.data : a.data, p.swap ? a.data : b.data, c.data};
     void* handle[3] = {ptr[0], ptr[1], ptr[2]};
-    const memory* packed_b = nullptr;
+    memory packed_b;  // empty unless the packed cache has B
     if (p.packable) {
         const Layout& B = p.user[1];
         int64_t last = 0;  // offset of the last element B addresses
@@ -340,7 +340,7 @@ void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, con
                 p.mem[0].set_data_handle(handle[0]);
             }
             p.mem[2].set_data_handle(handle[2]);
-            p.packed_b.set_data_handle(packed_b->get_data_handle());
+            p.packed_b.set_data_handle(packed_b.get_data_handle());
             p.packed_prim.execute(stream_, p.packed_args);
         } else if (!p.per_batch) {
             for (int i = 0; i < 3; ++i) p.mem[i].set_data_handle(handle[i]);

@@ -4,35 +4,35 @@
 
 namespace vitedit::onednn {
 
-const dnnl::memory* PackedWeights::get(uintptr_t lo, uintptr_t hi, const dnnl::memory::desc& user_desc, void* user,
-                                       const dnnl::memory::desc& desc, const dnnl::engine& engine,
-                                       dnnl::stream& stream) {
+dnnl::memory PackedWeights::get(uintptr_t lo, uintptr_t hi, const dnnl::memory::desc& user_desc, void* user,
+                                const dnnl::memory::desc& desc, const dnnl::engine& engine, dnnl::stream& stream) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (Entry& e : entries_) {
         // The user layout is part of the key: a square W and its transpose cover the same bytes.
         if (e.lo != lo || e.hi != hi || e.desc != desc || e.user_desc != user_desc) continue;
-        if (e.packed) return &e.packed;
+        if (e.packed) return e.packed;
         // Second read without a write in between: pack it, if it fits.
         const size_t bytes = desc.get_size();
-        if (used_ + bytes > budget_) return nullptr;
+        if (used_ + bytes > budget_) return {};
         dnnl::memory src(user_desc, engine, user), packed(desc, engine);
         dnnl::reorder(src, packed).execute(stream, src, packed);
         stream.wait();
         e.packed = packed;
         e.bytes = bytes;
         used_ += bytes;
-        return &e.packed;
+        return e.packed;
     }
     entries_.push_back(Entry{lo, hi, user_desc, desc, dnnl::memory(), 0});
-    return nullptr;
+    return {};
 }
 
 void PackedWeights::written(uintptr_t lo, uintptr_t hi) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (entries_.empty()) return;
-    auto dead = std::remove_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.lo < hi && lo < e.hi; });
-    for (auto it = dead; it != entries_.end(); ++it) used_ -= it->bytes;
-    entries_.erase(dead, entries_.end());
+    auto hit = [&](const Entry& e) { return e.lo < hi && lo < e.hi; };
+    for (const Entry& e : entries_)  // before remove_if, which leaves the removed ones unspecified
+        if (hit(e)) used_ -= e.bytes;
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(), hit), entries_.end());
 }
 
 }  // namespace vitedit::onednn

@@ -25,10 +25,12 @@ public:
     explicit PackedWeights(size_t budget_bytes) : budget_(budget_bytes) {}
 
     // The packed copy of the operand at [lo, hi) (`user`, laid out as `user_desc`) in the layout
-    // `desc`, or nullptr. On the second read with no write in between, the operand is reordered
-    // into `desc` (when the budget allows) and the copy returned.
-    const dnnl::memory* get(uintptr_t lo, uintptr_t hi, const dnnl::memory::desc& user_desc, void* user,
-                            const dnnl::memory::desc& desc, const dnnl::engine& engine, dnnl::stream& stream);
+    // `desc`, or an empty memory. On the second read with no write in between, the operand is
+    // reordered into `desc` (when the budget allows) and the copy returned. Returned by value (a
+    // shared handle): an upload or free on another thread may drop the entry meanwhile, never
+    // the memory the caller is reading.
+    dnnl::memory get(uintptr_t lo, uintptr_t hi, const dnnl::memory::desc& user_desc, void* user,
+                     const dnnl::memory::desc& desc, const dnnl::engine& engine, dnnl::stream& stream);
     // Some op wrote bytes [lo, hi): drop every copy (and every first-read note) made from them.
     void written(uintptr_t lo, uintptr_t hi);
     size_t bytes() const { return used_; }
