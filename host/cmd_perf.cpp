@@ -298,7 +298,8 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
         pj["weights_compared"] = d.compared;
         j[p.key] = pj;
     }
-    j["reference"]["peak_rss_mb"] = children_peak_rss_mb();  // the largest child: the LibTorch process
+    // RUSAGE_CHILDREN keeps one maximum over every finished child: the largest peer process.
+    j["reference"]["peak_rss_mb"] = children_peak_rss_mb();
     if (edited.count("float64")) {
         // The double-precision truth: how far each f32 implementation lands from it. When vitedit
         // and LibTorch differ from each other by more than from the truth, the difference is
@@ -324,13 +325,14 @@ std::string fmt(double v, int prec = 3) {
     return s.str();
 }
 
-// One figure's row: vitedit, each timed peer and its speed-up, the GEMM work, limit and distance.
-void print_row(const std::string& model, const std::string& figure, double mine, const std::vector<double>& peers,
+// One figure's row: vitedit, each timed peer and how many times vitedit is faster (a time: peer /
+// mine; a rate: mine / peer), the GEMM work, limit and distance.
+void print_row(const std::string& model, const std::string& figure, bool is_time, double mine, const std::vector<double>& peers,
                double gflop, double limit, double vs_limit) {
     std::cout << std::left << std::setw(22) << model << std::setw(16) << figure << std::right << std::setw(10) << fmt(mine);
     for (double p : peers)
         std::cout << std::setw(10) << (p > 0 ? fmt(p) : "-") << std::setw(8)
-                  << (p > 0 ? fmt(figure[0] == 'e' && figure[1] == 'd' ? p / mine : mine / p) + "x" : "-");
+                  << (p > 0 ? fmt(is_time ? p / mine : mine / p) + "x" : "-");
     std::cout << std::setw(9) << fmt(gflop) << std::setw(10) << fmt(limit) << std::setw(9) << fmt(vs_limit) << "x\n";
 }
 
@@ -357,8 +359,8 @@ void print_table(const nlohmann::json& out) {
         }
         const double step_s = v["step_s"].get<double>(), limit_s = v["step_limit_s"].get<double>();
         const double ips = v["eval_images_per_s"].get<double>(), limit_ips = v["eval_limit_images_per_s"].get<double>();
-        print_row(m, "edit step (ms)", step_s * 1e3, step, v["step_gflop"].get<double>(), limit_s * 1e3, step_s / limit_s);
-        print_row("", "eval (img/s)", ips, eval, v["eval_gflop_per_image"].get<double>(), limit_ips, limit_ips / ips);
+        print_row(m, "edit step (ms)", true, step_s * 1e3, step, v["step_gflop"].get<double>(), limit_s * 1e3, step_s / limit_s);
+        print_row("", "eval (img/s)", false, ips, eval, v["eval_gflop_per_image"].get<double>(), limit_ips, limit_ips / ips);
         std::cout << std::left << std::setw(22) << "" << "GEMM rate around the figures: step " << fmt(v["step_gemm_gflops"].get<double>())
                   << ", eval " << fmt(v["eval_gemm_gflops"].get<double>()) << " GFLOP/s; peak RSS vitedit "
                   << fmt(v["peak_rss_mb"].get<double>(), 4) << " MB";

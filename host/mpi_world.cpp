@@ -23,6 +23,14 @@ void check(int rc, const char* what) {
     MPI_Error_string(rc, text, &len);
     throw Error(std::string("MPI: ") + what + " failed: " + std::string(text, static_cast<size_t>(len)));
 }
+// In-place sum over all ranks, in chunks: an MPI count is an int.
+template <class T>
+void allreduce_sum(T* data, size_t n, MPI_Datatype type, const char* what) {
+    for (size_t off = 0; off < n; off += 1u << 30) {
+        const int k = static_cast<int>(std::min<size_t>(n - off, 1u << 30));
+        check(MPI_Allreduce(MPI_IN_PLACE, data + off, k, type, MPI_SUM, MPI_COMM_WORLD), what);
+    }
+}
 bool mpi_running() {
     int up = 0, down = 0;
     MPI_Initialized(&up);
@@ -96,11 +104,7 @@ std::ostream& World::log() const {
 void World::sum(float* data, size_t n) {
     if (size_ == 1) return;
 #ifdef VITEDIT_MPI
-    // In chunks: an MPI count is an int.
-    for (size_t off = 0; off < n; off += 1u << 30) {
-        const int k = static_cast<int>(std::min<size_t>(n - off, 1u << 30));
-        check(MPI_Allreduce(MPI_IN_PLACE, data + off, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "allreduce (float)");
-    }
+    allreduce_sum(data, n, MPI_FLOAT, "allreduce (float)");
 #else
     (void)data, (void)n;
 #endif
@@ -109,10 +113,7 @@ void World::sum(float* data, size_t n) {
 void World::sum(double* data, size_t n) {
     if (size_ == 1) return;
 #ifdef VITEDIT_MPI
-    for (size_t off = 0; off < n; off += 1u << 30) {
-        const int k = static_cast<int>(std::min<size_t>(n - off, 1u << 30));
-        check(MPI_Allreduce(MPI_IN_PLACE, data + off, k, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "allreduce (double)");
-    }
+    allreduce_sum(data, n, MPI_DOUBLE, "allreduce (double)");
 #else
     (void)data, (void)n;
 #endif

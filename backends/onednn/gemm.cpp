@@ -126,9 +126,7 @@ struct GemmPlanner::Plan {
     memory::desc packed_desc;   // B in oneDNN's chosen blocked layout
     memory::desc b_user_desc;   // B as the caller lays it out, f32 (what gets reordered)
     memory packed_b;            // handle set per call to the cached copy
-    memory packed_a;            // A for the packed variant (mem[0], or its bf16 conversion)
-    bool packed_a_bf16 = false; // convert A to bf16 for the packed variant only
-    int64_t packed_a_offset = 0;    std::unordered_map<int, memory> packed_args;
+    std::unordered_map<int, memory> packed_args;  // A and C as the plain plan feeds them
 };
 
 size_t GemmPlanner::KeyHash::operator()(const std::vector<int64_t>& k) const noexcept {
@@ -257,18 +255,10 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
     // weight matrix, not a vector or an attention head's slice).
     if (packed_ && nd == 2 && !plan->swap && !plan->per_batch && numel(plan->user[1]) >= min_packed_) {
         try {
-            // In bf16 precision the packed copy is bf16 and A is converted per call if the main
-            // plan does not already do it.
-            const auto packed_type = bf16_ ? memory::data_type::bf16 : memory::data_type::f32;
-            plan->packed_a_bf16 = bf16_ && !plan->bf16[0];
-            Layout a_used = plan->used[0];
-            if (plan->packed_a_bf16) {
-                a_used = dense(plan->user[0]);
-                plan->packed_a_offset = plan->scratch_floats;
-                plan->scratch_floats += ((numel(plan->user[0]) + 1) / 2 + 15) / 16 * 16;
-            }
-            dnnl::matmul::desc d(desc_of(a_used, 0, bf16_ ? memory::data_type::bf16 : type_of(0)),
-                                 memory::desc({plan->user[1].shape[0], plan->user[1].shape[1]}, packed_type,
+            // A and C as the plain plan has them (A in bf16 scratch in bf16 precision: every 2-D
+            // product is bf16 there); B in the layout oneDNN picks, in the same precision.
+            dnnl::matmul::desc d(desc_of(plan->used[0], 0, type_of(0)),
+                                 memory::desc({plan->user[1].shape[0], plan->user[1].shape[1]}, type_of(1),
                                               memory::format_tag::any),
                                  desc_of(plan->used[2], 0));
             dnnl::matmul::primitive_desc ppd(d, attr, engine_);
@@ -277,9 +267,7 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
                 plan->packed_desc = ppd.weights_desc();
                 plan->b_user_desc = desc_of(plan->user[1], 0);
                 plan->packed_b = memory(plan->packed_desc, engine_, nullptr);
-                plan->packed_a = plan->packed_a_bf16 ? memory(desc_of(a_used, 0, memory::data_type::bf16), engine_, nullptr)
-                                                     : plan->mem[0];
-                plan->packed_args = {{DNNL_ARG_SRC, plan->packed_a}, {DNNL_ARG_WEIGHTS, plan->packed_b},
+                plan->packed_args = {{DNNL_ARG_SRC, plan->mem[0]}, {DNNL_ARG_WEIGHTS, plan->packed_b},
                                      {DNNL_ARG_DST, plan->mem[2]}};
                 plan->packable = true;
             }
@@ -331,14 +319,7 @@ void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, con
     }
     try {
         if (packed_b) {
-            if (p.packed_a_bf16) {
-                uint16_t* dst = reinterpret_cast<uint16_t*>(aligned_scratch(p.scratch_floats) + p.packed_a_offset);
-                strided_copy_bf16(p.user[0].nd, p.user[0].shape, ptr[0], p.user[0].stride, dst,
-                                  dense(p.user[0]).stride);
-                p.packed_a.set_data_handle(dst);
-            } else {
-                p.mem[0].set_data_handle(handle[0]);
-            }
+            p.mem[0].set_data_handle(handle[0]);
             p.mem[2].set_data_handle(handle[2]);
             p.packed_b.set_data_handle(packed_b.get_data_handle());
             p.packed_prim.execute(stream_, p.packed_args);

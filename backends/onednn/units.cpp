@@ -10,7 +10,7 @@ namespace vitedit::onednn {
 
 namespace {
 
-// Checks the layout and the index; returns {R, C} of the full matrix `whole`.
+// Checks the layouts of the full matrix `whole` and its selection `part`, and the index.
 void check(const View& whole, const View& part, int axis, const int32_t* index, int64_t count) {
     require_ndim(whole, 2, 2);
     require_ndim(part, 2, 2);
@@ -29,46 +29,43 @@ void check(const View& whole, const View& part, int axis, const int32_t* index, 
             fail("index " + std::to_string(index[i]) + " out of range 0.." + std::to_string(limit - 1));
 }
 
+// Copies the `count` selected units between a full [R, C] matrix and its compact form: gather
+// (full -> compact) or scatter (compact -> full). Units are rows (VE_MASK_ROWS) or columns.
+void move_units(bool gather, float* full, float* compact, int64_t R, int64_t C, int axis, const int32_t* index,
+                int64_t count) {
+    if (axis == VE_MASK_ROWS) {
+#pragma omp parallel for schedule(static) if (worth_parallel(count * C))
+        for (int64_t i = 0; i < count; ++i) {
+            float* f = full + index[i] * C;
+            float* c = compact + i * C;
+            if (gather) std::memcpy(c, f, sizeof(float) * C);
+            else std::memcpy(f, c, sizeof(float) * C);
+        }
+    } else {
+#pragma omp parallel for schedule(static) if (worth_parallel(R * count))
+        for (int64_t r = 0; r < R; ++r) {
+            float* f = full + r * C;
+            float* c = compact + r * count;
+            if (gather) for (int64_t i = 0; i < count; ++i) c[i] = f[index[i]];
+            else for (int64_t i = 0; i < count; ++i) f[index[i]] = c[i];
+        }
+    }
+}
+
 }  // namespace
 
 void OnednnBackend::gather_units(const ve_tensor& src_t, int axis, const int32_t* index, int64_t count,
                                  const ve_tensor& dst_t) {
     View src = view(src_t, "src"), dst = out(dst_t, "dst");
     check(src, dst, axis, index, count);
-    const int64_t R = src.shape[0], C = src.shape[1];
-    const float* s = src.data;
-    float* d = dst.data;
-    if (axis == VE_MASK_ROWS) {
-#pragma omp parallel for schedule(static) if (worth_parallel(count * C))
-        for (int64_t i = 0; i < count; ++i) std::memcpy(d + i * C, s + index[i] * C, sizeof(float) * C);
-    } else {
-#pragma omp parallel for schedule(static) if (worth_parallel(R * count))
-        for (int64_t r = 0; r < R; ++r) {
-            const float* sr = s + r * C;
-            float* dr = d + r * count;
-            for (int64_t i = 0; i < count; ++i) dr[i] = sr[index[i]];
-        }
-    }
+    move_units(true, src.data, dst.data, src.shape[0], src.shape[1], axis, index, count);
 }
 
 void OnednnBackend::scatter_units(const ve_tensor& src_t, int axis, const int32_t* index, int64_t count,
                                   const ve_tensor& dst_t) {
     View src = view(src_t, "src"), dst = out(dst_t, "dst");
     check(dst, src, axis, index, count);
-    const int64_t R = dst.shape[0], C = dst.shape[1];
-    const float* s = src.data;
-    float* d = dst.data;
-    if (axis == VE_MASK_ROWS) {
-#pragma omp parallel for schedule(static) if (worth_parallel(count * C))
-        for (int64_t i = 0; i < count; ++i) std::memcpy(d + index[i] * C, s + i * C, sizeof(float) * C);
-    } else {
-#pragma omp parallel for schedule(static) if (worth_parallel(R * count))
-        for (int64_t r = 0; r < R; ++r) {
-            const float* sr = s + r * count;
-            float* dr = d + r * C;
-            for (int64_t i = 0; i < count; ++i) dr[index[i]] = sr[i];
-        }
-    }
+    move_units(false, dst.data, src.data, dst.shape[0], dst.shape[1], axis, index, count);
 }
 
 }  // namespace vitedit::onednn

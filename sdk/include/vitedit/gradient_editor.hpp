@@ -88,10 +88,16 @@ protected:
         }
         return state_.back();
     }
-    // Site i's original weights, shaped as update() sees the weight (compact or whole).
-    Tensor original(Session& s, int i) const {
-        const Units& u = units_[static_cast<size_t>(i)];
-        return u.compact ? u.original : s.original(i);
+    // Site i's original weights, shaped as update() sees the weight (compact or whole); the
+    // compact copy is gathered on first use (only the FT editors need it).
+    Tensor original(Session& s, int i) {
+        Units& u = units_[static_cast<size_t>(i)];
+        if (!u.compact) return s.original(i);
+        if (!u.original.defined()) {
+            u.original = s.backend().empty(u.weight.shape());
+            s.backend().gather_units(s.original(i), u.axis, u.index, u.original);
+        }
+        return u.original;
     }
 
     float lr_;
@@ -103,8 +109,9 @@ private:
     // gradient, mask values and original weight when `compact`.
     struct Units {
         bool none = false, compact = false;
+        int axis = VE_MASK_ROWS;
         std::vector<int32_t> index;
-        Tensor weight, grad, mask, original;
+        Tensor weight, grad, mask, original;  // original: gathered lazily, see original()
     };
 
     void plan_units(Session& s) {
@@ -124,16 +131,14 @@ private:
             u.none = u.index.empty();
             u.compact = can && !u.none && u.index.size() < m.size();
             if (!u.compact) continue;
-            const int axis = site.unit == VE_UNIT_COL ? VE_MASK_COLS : VE_MASK_ROWS;
+            u.axis = site.unit == VE_UNIT_COL ? VE_MASK_COLS : VE_MASK_ROWS;
             const Tensor w = s.weight(i);
             const int64_t n = static_cast<int64_t>(u.index.size());
-            const Shape shape = axis == VE_MASK_ROWS ? Shape{n, w.dim(1)} : Shape{w.dim(0), n};
+            const Shape shape = u.axis == VE_MASK_ROWS ? Shape{n, w.dim(1)} : Shape{w.dim(0), n};
             u.weight = be.empty(shape);
             u.grad = be.empty(shape);
-            u.original = be.empty(shape);
             u.mask = be.from_host({n}, kept);
-            be.gather_units(w, axis, u.index, u.weight);
-            be.gather_units(s.original(i), axis, u.index, u.original);
+            be.gather_units(w, u.axis, u.index, u.weight);
         }
     }
 
