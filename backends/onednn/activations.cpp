@@ -3,6 +3,7 @@
 #include <string>
 
 #include "dnnl_errors.hpp"
+#include "parallel.hpp"
 
 namespace vitedit::onednn {
 
@@ -38,6 +39,7 @@ ActivationPrimitives::Gelu& ActivationPrimitives::gelu(int64_t n) {
 
 void ActivationPrimitives::gelu_fwd(const float* x, float* y, int64_t n) {
     if (n == 0) return;
+    const SerialIfSmall threads(!worth_parallel(n));
     Gelu& g = gelu(n);
     try {
         memory mx(g.md, engine_, const_cast<float*>(x)), my(g.md, engine_, y);
@@ -50,6 +52,7 @@ void ActivationPrimitives::gelu_fwd(const float* x, float* y, int64_t n) {
 
 void ActivationPrimitives::gelu_bwd(const float* dy, const float* x, float* dx, int64_t n) {
     if (n == 0) return;
+    const SerialIfSmall threads(!worth_parallel(n));
     Gelu& g = gelu(n);
     try {
         memory mdy(g.md, engine_, const_cast<float*>(dy)), mx(g.md, engine_, const_cast<float*>(x)),
@@ -63,6 +66,7 @@ void ActivationPrimitives::gelu_bwd(const float* dy, const float* x, float* dx, 
 
 void ActivationPrimitives::softmax_fwd(const float* src, float* y, int64_t rows, int64_t cols) {
     if (rows == 0 || cols == 0) return;
+    const SerialIfSmall threads(!worth_parallel(rows * cols));
     auto key = std::make_pair(rows, cols);
     auto it = softmax_.find(key);
     try {

@@ -139,9 +139,9 @@ size_t GemmPlanner::KeyHash::operator()(const std::vector<int64_t>& k) const noe
 }
 
 GemmPlanner::GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans, bool bf16,
-                         PackedWeights* packed, int64_t min_packed)
+                         PackedWeights* packed, int64_t min_packed, int64_t serial_below)
     : engine_(engine), stream_(stream), max_plans_(max_plans ? max_plans : 1), bf16_(bf16), packed_(packed),
-      min_packed_(min_packed) {}
+      min_packed_(min_packed), serial_below_(serial_below) {}
 
 GemmPlanner::~GemmPlanner() = default;
 
@@ -380,6 +380,10 @@ void GemmPlanner::run(bool ta, bool tb, float alpha, const View& a, const View& 
         strided_scale(c.nd, c.shape, c.data, c.stride, beta);
         return;
     }
+    int64_t batch = 1;
+    for (int i = 0; i < nd - 2; ++i) batch *= c.shape[i];
+    const int64_t macs = batch * M * K * N, bytes = batch * (M * K + K * N + M * N) * int64_t(sizeof(float));
+    const SerialIfSmall threads(macs < serial_below_ && bytes < kSerialMaxBytes);  // planning and running alike
     Plan& plan = plan_for(ta, tb, alpha, a, b, beta, c);
     last_ = &plan;
     execute(plan, a, b, beta, c);

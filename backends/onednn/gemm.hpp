@@ -14,6 +14,9 @@
 // With a PackedWeights cache, a 2-D B operand (the weights, in y = x W^T and dx = dy W) that is
 // read again unchanged runs from a copy in oneDNN's blocked layout (bf16 there in bf16 precision):
 // no per-call conversion, and the faster kernels.
+// A product of fewer than `serial_below` multiply-adds is planned and run on the calling thread
+// (see SerialIfSmall): for the bundled model's 50-row products, waking the OpenMP pool costs more
+// than the second core gains.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +27,7 @@
 #include <dnnl.hpp>
 
 #include "packed_weights.hpp"
+#include "parallel.hpp"
 #include "tensor_view.hpp"
 
 namespace vitedit::onednn {
@@ -31,7 +35,8 @@ namespace vitedit::onednn {
 class GemmPlanner {
 public:
     GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans, bool bf16 = false,
-                PackedWeights* packed = nullptr, int64_t min_packed = 64 * 1024);
+                PackedWeights* packed = nullptr, int64_t min_packed = 64 * 1024,
+                int64_t serial_below = kGemmParallelGrain);
     ~GemmPlanner();
     GemmPlanner(const GemmPlanner&) = delete;
     GemmPlanner& operator=(const GemmPlanner&) = delete;
@@ -62,6 +67,7 @@ private:
     bool bf16_;
     PackedWeights* packed_;  // may be null: never pack
     int64_t min_packed_;     // smallest B (elements) worth a packed copy
+    int64_t serial_below_;   // multiply-adds below which a product runs on the calling thread
     std::unordered_map<std::vector<int64_t>, std::unique_ptr<Plan>, KeyHash> plans_;
     std::vector<float> scratch_;
     const Plan* last_ = nullptr;

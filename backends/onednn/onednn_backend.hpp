@@ -14,6 +14,7 @@
 #include "activations.hpp"
 #include "buffer_registry.hpp"
 #include "gemm.hpp"
+#include "parallel.hpp"
 #include "packed_weights.hpp"
 #include "tensor_view.hpp"
 #include "vitedit/backend_author.hpp"
@@ -114,6 +115,7 @@ private:
     bool bf16_ = false;  // precision=bf16
     size_t packed_budget_mb_ = 1024;  // weight_cache_mb
     int64_t packed_min_elements_ = 64 * 1024;  // weight_cache_min (tests set 1 to pack everything)
+    int64_t gemm_serial_below_ = kGemmParallelGrain;  // gemm_serial_below
     std::unique_ptr<PackedWeights> packed_;    std::unique_ptr<GemmPlanner> gemm_;  // built after configure()
     std::unique_ptr<ActivationPrimitives> activations_;
 };

@@ -1,13 +1,44 @@
-// When a loop is worth splitting across OpenMP threads (oneDNN uses the same OpenMP runtime).
+// When work is worth splitting across OpenMP threads (oneDNN uses the same OpenMP runtime).
 #pragma once
 
 #include <cstdint>
+
+#include <omp.h>
 
 namespace vitedit::onednn {
 
 // Elements below which a loop stays on the calling thread (thread start-up costs more).
 constexpr int64_t kParallelGrain = 1 << 15;
 
+// A GEMM runs on the calling thread below this many multiply-adds, if its operands also fit in
+// one core's cache. Waking the pool costs a futex round trip per parallel region (~10-30 us with
+// OMP_WAIT_POLICY=PASSIVE, which main() sets), more than a product this small gains from a
+// second core; the bundled model's edit step is made of such products (2.0-2.1 -> 1.45 ms per
+// step on the 2-core machine). A matrix-vector product over a large weight (ViT-B/16's CLS-only
+// last block) is bound by memory bandwidth instead, which two cores do double: hence the bytes.
+constexpr int64_t kGemmParallelGrain = 1 << 22;
+constexpr int64_t kSerialMaxBytes = 1 << 21;
+
 inline bool worth_parallel(int64_t work) { return work >= kParallelGrain; }
+
+// Keeps the oneDNN primitives created and run inside its lifetime on the calling thread when
+// `serial` (the work is small). oneDNN reads omp_get_max_threads() both when it creates a
+// primitive (some kernels fix their thread split then) and when it runs one, so the scope has to
+// cover both; the thread count depends on the problem's size only, so a cached primitive is
+// always run under the count it was made for.
+class SerialIfSmall {
+public:
+    explicit SerialIfSmall(bool serial) : saved_(serial ? omp_get_max_threads() : 0) {
+        if (saved_ > 1) omp_set_num_threads(1);
+    }
+    ~SerialIfSmall() {
+        if (saved_ > 1) omp_set_num_threads(saved_);
+    }
+    SerialIfSmall(const SerialIfSmall&) = delete;
+    SerialIfSmall& operator=(const SerialIfSmall&) = delete;
+
+private:
+    int saved_;
+};
 
 }  // namespace vitedit::onednn

@@ -48,7 +48,7 @@ bool is_record_of(const vitedit::PluginRecord& r, const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string name;
+    std::string name, config;
     std::vector<char*> args{argv[0]};
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -56,12 +56,14 @@ int main(int argc, char** argv) {
             name = argv[++i];
         } else if (a.rfind("--backend=", 0) == 0) {
             name = a.substr(10);
+        } else if (a == "--backend-config" && i + 1 < argc) {
+            config = argv[++i];
         } else {
             args.push_back(argv[i]);
         }
     }
     if (name.empty()) {
-        std::fprintf(stderr, "usage: %s --backend NAME [Catch2 options]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s --backend NAME [--backend-config K=V,...] [Catch2 options]\n", argv[0]);
         return 2;
     }
 
@@ -94,12 +96,13 @@ int main(int argc, char** argv) {
         return skip ? kSkip : 1;
     }
     try {
-        conf::g_backend = registry.create_backend(name);
+        conf::g_backend = registry.create_backend(name, config);
     } catch (const std::exception& e) {
         std::printf("FAILED: backend %s: create failed: %s\n", name.c_str(), e.what());
         return 1;
     }
-    std::printf("conformance: backend %s (%s)\n", name.c_str(), rec->path.c_str());
+    std::printf("conformance: backend %s (%s)%s%s\n", name.c_str(), rec->path.c_str(),
+                config.empty() ? "" : ", config ", config.c_str());
     std::fflush(stdout);
 
     int rc = Catch::Session().run(static_cast<int>(args.size()), args.data());
