@@ -118,6 +118,7 @@ struct GemmPlanner::Plan {
     bool per_batch = false;  // loop a 2-D primitive over the batch dims
     dnnl::matmul prim;
     memory mem[3];
+    memory bias;  // the epilogue's bias [1, N], handle set per call (empty without a bias)
     std::unordered_map<int, memory> args;
     std::string impl;
     // The variant reading B from a PackedWeights copy (2-D, unswapped, large B only).
@@ -148,7 +149,7 @@ GemmPlanner::~GemmPlanner() = default;
 const char* GemmPlanner::last_impl() const { return last_ ? last_->impl.c_str() : ""; }
 
 GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const View& a,
-                                         const View& b, float beta, const View& c) {
+                                         const View& b, float beta, const View& c, const Epilogue& ep) {
     std::vector<int64_t> key;
     key.reserve(4 + 6 * VE_MAX_DIMS + 2);
     key.push_back(ta);
@@ -161,6 +162,7 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
         }
     key.push_back(bits(alpha));
     key.push_back(bits(beta));
+    key.push_back((ep.bias ? 1 : 0) | (ep.gelu ? 2 : 0));
     auto it = plans_.find(key);
     if (it != plans_.end()) return *it->second;
 
@@ -180,6 +182,7 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
         transpose(C);
         A = A2;
         B = B2;
+        if (ep.any()) fail("an epilogue (bias, GELU) needs a row-major output of more than one column");
     }
     plan->user[0] = A;
     plan->user[1] = B;
@@ -204,17 +207,23 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
 
     dnnl::primitive_attr attr;
     if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
-    if (beta != 0.0f) {
+    if (beta != 0.0f || ep.gelu) {
         dnnl::post_ops po;
-        po.append_sum(beta);
+        if (beta != 0.0f) po.append_sum(beta);
+        if (ep.gelu) po.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
         attr.set_post_ops(po);
     }
+    // The bias as oneDNN wants it: one row broadcast over the output's rows.
+    const memory::desc bias_md = ep.bias ? memory::desc({1, plan->user[2].shape[1]}, memory::data_type::f32,
+                                                        memory::format_tag::ab)
+                                         : memory::desc();
     const std::string what = "matmul " + dims_text(plan->used[0]) + " x " +
                              dims_text(plan->used[1]) + " -> " + dims_text(plan->used[2]);
     auto type_of = [&](int i) { return plan->bf16[i] ? memory::data_type::bf16 : memory::data_type::f32; };
     auto make_pd = [&](int first_dim) {
-        dnnl::matmul::desc d(desc_of(plan->used[0], first_dim, type_of(0)), desc_of(plan->used[1], first_dim, type_of(1)),
-                             desc_of(plan->used[2], first_dim));
+        const memory::desc a_md = desc_of(plan->used[0], first_dim, type_of(0)),
+                           b_md = desc_of(plan->used[1], first_dim, type_of(1)), c_md = desc_of(plan->used[2], first_dim);
+        const dnnl::matmul::desc d = ep.bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
         return dnnl::matmul::primitive_desc(d, attr, engine_);
     };
     dnnl::matmul::primitive_desc pd;
@@ -250,6 +259,10 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
     if (plan->per_batch) plan->impl += " (per batch)";
     plan->args = {{DNNL_ARG_SRC, plan->mem[0]}, {DNNL_ARG_WEIGHTS, plan->mem[1]},
                   {DNNL_ARG_DST, plan->mem[2]}};
+    if (ep.bias) {
+        plan->bias = memory(bias_md, engine_, nullptr);
+        plan->args[DNNL_ARG_BIAS] = plan->bias;
+    }
 
     // Weights worth keeping packed: a plain 2-D B of at least min_packed_ elements (default 64K: a
     // weight matrix, not a vector or an attention head's slice).
@@ -257,10 +270,10 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
         try {
             // A and C as the plain plan has them (A in bf16 scratch in bf16 precision: every 2-D
             // product is bf16 there); B in the layout oneDNN picks, in the same precision.
-            dnnl::matmul::desc d(desc_of(plan->used[0], 0, type_of(0)),
-                                 memory::desc({plan->user[1].shape[0], plan->user[1].shape[1]}, type_of(1),
-                                              memory::format_tag::any),
-                                 desc_of(plan->used[2], 0));
+            const memory::desc a_md = desc_of(plan->used[0], 0, type_of(0)), c_md = desc_of(plan->used[2], 0),
+                               b_md({plan->user[1].shape[0], plan->user[1].shape[1]}, type_of(1), memory::format_tag::any);
+            const dnnl::matmul::desc d =
+                ep.bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
             dnnl::matmul::primitive_desc ppd(d, attr, engine_);
             if (!is_reference(ppd)) {
                 plan->packed_prim = dnnl::matmul(ppd);
@@ -269,6 +282,7 @@ GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const Vi
                 plan->packed_b = memory(plan->packed_desc, engine_, nullptr);
                 plan->packed_args = {{DNNL_ARG_SRC, plan->mem[0]}, {DNNL_ARG_WEIGHTS, plan->packed_b},
                                      {DNNL_ARG_DST, plan->mem[2]}};
+                if (ep.bias) plan->packed_args[DNNL_ARG_BIAS] = plan->bias;
                 plan->packable = true;
             }
         } catch (const dnnl::error&) {
@@ -286,7 +300,7 @@ float* GemmPlanner::aligned_scratch(int64_t floats) {
     return scratch_.data() + ((64 - addr % 64) % 64) / sizeof(float);  // 64-byte aligned
 }
 
-void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, const View& c) {
+void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, const View& c, const Epilogue& ep) {
     float* ptr[3] = {p.swap ? b.data : a.data, p.swap ? a.data : b.data, c.data};
     void* handle[3] = {ptr[0], ptr[1], ptr[2]};
     memory packed_b;  // empty unless the packed cache has B
@@ -318,6 +332,7 @@ void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, con
         }
     }
     try {
+        if (ep.bias) p.bias.set_data_handle(const_cast<float*>(ep.bias));
         if (packed_b) {
             p.mem[0].set_data_handle(handle[0]);
             p.mem[2].set_data_handle(handle[2]);
@@ -355,7 +370,7 @@ void GemmPlanner::execute(Plan& p, const View& a, const View& b, float beta, con
 }
 
 void GemmPlanner::run(bool ta, bool tb, float alpha, const View& a, const View& b, float beta,
-                      const View& c) {
+                      const View& c, const Epilogue& ep) {
     require_ndim(a, 2, 4);
     if (b.nd != a.nd || c.nd != a.nd)
         fail("a, b and c must have the same ndim: " + describe(a) + ", " + describe(b) + ", " +
@@ -375,8 +390,9 @@ void GemmPlanner::run(bool ta, bool tb, float alpha, const View& a, const View& 
     for (int i = 0; i < nd; ++i)
         if (c.shape[i] > 1 && c.stride[i] == 0)
             fail(describe(c) + ": the output has a zero stride (elements overlap)");
+    if (ep.any() && nd != 2) fail("an epilogue (bias, GELU) needs a 2-D product");
     if (c.numel == 0) return;
-    if (K == 0) {  // empty sum: c = beta * c
+    if (K == 0 && !ep.any()) {  // empty sum: c = beta * c
         strided_scale(c.nd, c.shape, c.data, c.stride, beta);
         return;
     }
@@ -384,9 +400,9 @@ void GemmPlanner::run(bool ta, bool tb, float alpha, const View& a, const View& 
     for (int i = 0; i < nd - 2; ++i) batch *= c.shape[i];
     const int64_t macs = batch * M * K * N, bytes = batch * (M * K + K * N + M * N) * int64_t(sizeof(float));
     const SerialIfSmall threads(macs < serial_below_ && bytes < kSerialMaxBytes);  // planning and running alike
-    Plan& plan = plan_for(ta, tb, alpha, a, b, beta, c);
+    Plan& plan = plan_for(ta, tb, alpha, a, b, beta, c, ep);
     last_ = &plan;
-    execute(plan, a, b, beta, c);
+    execute(plan, a, b, beta, c, ep);
 }
 
 }  // namespace vitedit::onednn

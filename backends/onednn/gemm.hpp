@@ -32,6 +32,14 @@
 
 namespace vitedit::onednn {
 
+// What a product's output gets before it is stored (linear_fwd): a bias per column, then GELU —
+// fused into the kernel's write of each tile instead of extra passes over the output.
+struct Epilogue {
+    const float* bias = nullptr;  // [N], or none
+    bool gelu = false;            // exact (erf) GELU after the bias
+    bool any() const { return bias || gelu; }
+};
+
 class GemmPlanner {
 public:
     GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans, bool bf16 = false,
@@ -42,8 +50,9 @@ public:
     GemmPlanner& operator=(const GemmPlanner&) = delete;
 
     // c = alpha * op(a) @ op(b) + beta * c over the last two dims; ndim 2..4, equal batch dims.
+    // An epilogue needs a 2-D product with a row-major C of more than one column.
     void run(bool trans_a, bool trans_b, float alpha, const View& a, const View& b, float beta,
-             const View& c);
+             const View& c, const Epilogue& epilogue = {});
 
     size_t cached_plans() const { return plans_.size(); }
     // Implementation oneDNN chose for the most recent call ("gemm:jit", "brg:avx512_core", ...).
@@ -57,8 +66,8 @@ private:
     };
 
     Plan& plan_for(bool trans_a, bool trans_b, float alpha, const View& a, const View& b,
-                   float beta, const View& c);
-    void execute(Plan& plan, const View& a, const View& b, float beta, const View& c);
+                   float beta, const View& c, const Epilogue& epilogue);
+    void execute(Plan& plan, const View& a, const View& b, float beta, const View& c, const Epilogue& epilogue);
     float* aligned_scratch(int64_t floats);  // the scratch, grown to `floats`, 64-byte aligned
 
     dnnl::engine engine_;

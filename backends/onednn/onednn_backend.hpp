@@ -48,6 +48,9 @@ public:
     // gemm.cpp (GemmPlanner)
     void gemm(bool trans_a, bool trans_b, float alpha, const ve_tensor& a, const ve_tensor& b,
               float beta, const ve_tensor& c) override;
+    // y = act(x @ w^T + bias): the bias and GELU as the GEMM's epilogue
+    void linear_fwd(const ve_tensor& x, const ve_tensor& w, const ve_tensor* bias, int act,
+                    const ve_tensor& y) override;
 
     // layernorm.cpp
     void layernorm_fwd(const ve_tensor& x, const ve_tensor& gamma, const ve_tensor& beta, float eps,

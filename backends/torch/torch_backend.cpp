@@ -339,6 +339,29 @@ public:
         });
     }
 
+    // The reference semantics of the fused op: the product, the bias, GELU, in turn.
+    void linear_fwd(const ve_tensor& x, const ve_tensor& w, const ve_tensor* bias, int act, const ve_tensor& y) override {
+        torch_call([&] {
+            require(act == VE_ACT_NONE || act == VE_ACT_GELU, "act " + std::to_string(act) + " (must be none 0 or gelu 1)");
+            require(x.ndim == 2 && w.ndim == 2 && y.ndim == 2,
+                    "x, w and y must be 2-D, got x " + shape_str(x) + ", w " + shape_str(w) + ", y " + shape_str(y));
+            require(x.shape[1] == w.shape[1] && y.shape[0] == x.shape[0] && y.shape[1] == w.shape[0],
+                    "shapes do not chain: x " + shape_str(x) + ", w " + shape_str(w) + ", y " + shape_str(y));
+            auto X = in("x", x, false);
+            auto W = in("w", w, false);
+            auto Y = out("y", y, true);
+            no_overlap("y", y, "x", x);
+            no_overlap("y", y, "w", w);
+            at::Tensor r = at::matmul(X, W.t());
+            if (bias) {
+                require_shape("bias", *bias, {y.shape[1]});
+                r = at::add(r, in("bias", *bias, true).unsqueeze(0));
+            }
+            if (act == VE_ACT_GELU) r = at::gelu(r, "none");
+            Y.copy_(r);
+        });
+    }
+
     void bias_grad(const ve_tensor& dy, const ve_tensor& dbias, float beta) override {
         torch_call([&] {
             auto DY = in("dy", dy, true);

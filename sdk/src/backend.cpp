@@ -347,6 +347,39 @@ void Backend::scatter_units(const Tensor& src, int axis, const std::vector<int32
     VE_CALL(scatter_units, src.ptr(), axis, index.data(), static_cast<int64_t>(index.size()), dst.ptr());
 }
 
+bool Backend::has_fused_linear() {
+    if (fused_linear_ >= 0) return fused_linear_ == 1;
+    fused_linear_ = 0;
+    const ve_backend_ops* o = be_.ops;
+    if (o->struct_size < offsetof(ve_backend_ops, linear_fwd) + sizeof(void*) || !o->linear_fwd) return false;
+    // As for the unit ops: a backend built on backend_author.hpp answers VE_ERR_UNSUPPORTED.
+    Tensor x = zeros({1, 1}), w = zeros({1, 1}), y = zeros({1, 1});
+    fused_linear_ = o->linear_fwd(be_.ctx, x.ptr(), w.ptr(), nullptr, VE_ACT_NONE, y.ptr()) == VE_OK;
+    return fused_linear_ == 1;
+}
+void Backend::linear_fwd(const Tensor& x, const Tensor& w, const Tensor* bias, int act, const Tensor& y) {
+    if (act != VE_ACT_NONE && act != VE_ACT_GELU) throw Error("linear_fwd: unknown activation " + std::to_string(act));
+    if (!has_fused_linear()) {
+        const Tensor pre = act == VE_ACT_NONE ? y : empty(y.shape());
+        gemm(false, true, 1.0f, x, w, 0.0f, pre);
+        if (bias && bias->defined()) bias_add(pre, *bias);
+        if (act == VE_ACT_GELU) gelu_fwd(pre, y);
+        return;
+    }
+    const double flops = 2.0 * static_cast<double>(y.numel()) * static_cast<double>(x.dim(-1));
+    const ve_tensor* b = bias && bias->defined() ? bias->ptr() : nullptr;
+    if (g_profiling.load(std::memory_order_relaxed)) {
+        OpTimer timer(*this, "linear_fwd");
+        timer.flops = flops;
+        timer.key = std::string(act == VE_ACT_GELU ? "linear+gelu " : "linear ") + std::to_string(y.numel() / y.dim(-1)) +
+                    "x" + std::to_string(x.dim(-1)) + "x" + std::to_string(y.dim(-1));
+        check(be_.ops->linear_fwd(be_.ctx, x.ptr(), w.ptr(), b, act, y.ptr()), "linear_fwd");
+    } else {
+        check(be_.ops->linear_fwd(be_.ctx, x.ptr(), w.ptr(), b, act, y.ptr()), "linear_fwd");
+    }
+    count_gemm(flops);
+}
+
 #undef VE_CALL
 
 }  // namespace vitedit

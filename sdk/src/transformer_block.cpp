@@ -17,8 +17,7 @@ bool BlockGrads::any() const {
 }
 
 void linear_forward(Backend& be, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& y) {
-    be.gemm(false, true, 1.0f, x, w, 0.0f, y);
-    if (b && b->defined()) be.bias_add(y, *b);
+    be.linear_fwd(x, w, b, VE_ACT_NONE, y);
 }
 
 namespace {
@@ -104,7 +103,7 @@ void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const
     if (acts) a.mean2 = be.empty({R}), a.rstd2 = be.empty({R});
     be.layernorm_fwd(xm2, p.norm2_w, p.norm2_b, s.ln_eps, a.ln2, acts ? &a.mean2 : nullptr,
                      acts ? &a.rstd2 : nullptr);
-    block_forward_mlp(be, p, a.x_mid, a.ln2, out, &a);
+    block_forward_mlp(be, p, a.x_mid, a.ln2, out, acts ? &a : nullptr);
 }
 
 void block_forward_mlp(Backend& be, const BlockParams& p, const Tensor& x_mid, const Tensor& ln2, const Tensor& out,
@@ -116,10 +115,15 @@ void block_forward_mlp(Backend& be, const BlockParams& p, const Tensor& x_mid, c
     if (!a.x.defined()) a.x = x_mid;  // the MLP half alone: only the shape of x is read later
     a.x_mid = x_mid;
     a.ln2 = ln2;
-    a.hidden = be.empty({R, H});
-    ffn_forward(be, ln2, p.fc1_w, p.fc1_b, a.hidden, N);
     a.act = be.empty({R, H});
-    be.gelu_fwd(a.hidden, a.act);
+    if (!acts && p.fc1_w.ndim() == 2) {
+        // Inference: the pre-activation is not kept for a backward, so GELU fuses into fc1.
+        be.linear_fwd(ln2, p.fc1_w, &p.fc1_b, VE_ACT_GELU, a.act);
+    } else {
+        a.hidden = be.empty({R, H});
+        ffn_forward(be, ln2, p.fc1_w, p.fc1_b, a.hidden, N);
+        be.gelu_fwd(a.hidden, a.act);
+    }
     const Tensor out2 = out.reshape({R, D});
     ffn_forward(be, a.act, p.fc2_w, p.fc2_b, out2, N);
     be.add(out2, x_mid.reshape({R, D}), out2);
@@ -295,10 +299,14 @@ void block_forward_cls(Backend& be, const BlockParams& p, const BlockShape& s, c
     a.mean2 = be.empty({N});
     a.rstd2 = be.empty({N});
     be.layernorm_fwd(a.x_mid, p.norm2_w, p.norm2_b, s.ln_eps, a.ln2, &a.mean2, &a.rstd2);
-    a.hidden = be.empty({N, H});
-    linear_forward(be, a.ln2, p.fc1_w, &p.fc1_b, a.hidden);
     a.act = be.empty({N, H});
-    be.gelu_fwd(a.hidden, a.act);
+    if (!acts) {  // inference: GELU fuses into fc1 (no backward needs the pre-activation)
+        be.linear_fwd(a.ln2, p.fc1_w, &p.fc1_b, VE_ACT_GELU, a.act);
+    } else {
+        a.hidden = be.empty({N, H});
+        linear_forward(be, a.ln2, p.fc1_w, &p.fc1_b, a.hidden);
+        be.gelu_fwd(a.hidden, a.act);
+    }
     linear_forward(be, a.act, p.fc2_w, &p.fc2_b, out);
     be.add(out, a.x_mid, out);
 }

@@ -267,3 +267,40 @@ TEST_CASE("gemm: a weight read again after each kind of write", "[gemm][weights]
     weight_rewrites(384, 256);  // 98K elements: large enough to be packed
     weight_rewrites(320, 320);  // square: W and W^T cover the same bytes in the same shape
 }
+
+// linear_fwd (ABI 1.3): y = act(x W^T + b). Tolerance: the product's dot_tol(K) on z = x W^T + b,
+// carried through GELU (|gelu'| < 1.13) plus GELU's own (see test_layers.cpp). A backend without
+// the fused op runs the SDK's gemm + bias_add + gelu_fwd, which this checks just the same.
+TEST_CASE("linear_fwd: bias and GELU fused into the product, vs LibTorch", "[gemm][linear]") {
+    seed(211);
+    INFO(be().name() << (be().has_fused_linear() ? ": fused linear_fwd" : ": no linear_fwd, the SDK's three ops"));
+    struct Case { int64_t R, K, N, x_row_stride; bool bias; int act; };
+    for (const Case& cs : {Case{5, 7, 11, 7, true, VE_ACT_NONE}, Case{5, 7, 11, 7, true, VE_ACT_GELU},
+                           Case{64, 96, 192, 96, true, VE_ACT_GELU}, Case{64, 96, 192, 96, false, VE_ACT_GELU},
+                           Case{64, 96, 192, 96, false, VE_ACT_NONE}, Case{3, 96, 300, 5 * 96, true, VE_ACT_NONE},
+                           Case{197, 768, 384, 768, true, VE_ACT_GELU}, Case{9, 16, 1, 16, true, VE_ACT_GELU}}) {
+        // x: the first K columns of rows x_row_stride apart (the CLS rows of [N, T, D] tokens)
+        torch::Tensor xbuf = randn({cs.R, cs.x_row_stride});
+        torch::Tensor X = xbuf.slice(1, 0, cs.K), W = randn({cs.N, cs.K}), b = randn({cs.N});
+        torch::Tensor z = torch::matmul(X, W.t()) + (cs.bias ? b.unsqueeze(0) : torch::zeros({1, cs.N}));
+        torch::Tensor ztol = dot_tol(z, torch::matmul(X.abs(), W.abs().t()) + (cs.bias ? b.abs().unsqueeze(0) : torch::zeros({1, cs.N})), cs.K);
+        torch::Tensor e = cs.act == VE_ACT_GELU ? torch::gelu(z) : z;
+        torch::Tensor tol = cs.act == VE_ACT_GELU ? 1.13 * ztol + 1e-6 + 1e-5 * e.abs() + 4 * kU * z.abs() : ztol;
+        Tensor dxbuf = up(xbuf), dW = up(W), db = up(b);
+        const Tensor dX = dxbuf.view({cs.R, cs.K}, {cs.x_row_stride, 1}, 0);
+        std::ostringstream name;
+        name << "linear_fwd x" << shape_of(X) << " (row stride " << cs.x_row_stride << ") W" << shape_of(W)
+             << (cs.bias ? " +b" : "") << (cs.act == VE_ACT_GELU ? " gelu" : "");
+        for (int call = 0; call < 2; ++call) {  // the second call may read W from a packed copy
+            Tensor Y = nan_tensor({cs.R, cs.N});
+            be().linear_fwd(dX, dW, cs.bias ? &db : nullptr, cs.act, Y);
+            require_close_tol(down(Y), e, tol, name.str() + " call " + std::to_string(call + 1),
+                              "dot_tol(K) through GELU");
+        }
+    }
+    // Bad input is refused by name, and leaves y as it was.
+    Tensor Y = be().zeros({2, 3});
+    CHECK_THROWS_WITH(be().linear_fwd(be().zeros({2, 4}), be().zeros({3, 4}), nullptr, 7, Y), Catch::Contains("activation"));
+    CHECK_THROWS(be().linear_fwd(be().zeros({2, 4}), be().zeros({3, 5}), nullptr, VE_ACT_NONE, Y));
+    CHECK(down(Y).abs().max().item<float>() == 0.0f);
+}

@@ -64,6 +64,9 @@ static_assert(offsetof(ve_backend_ops, penalty_grad) == sizeof(uint64_t) + 29 * 
 static_assert(offsetof(ve_backend_ops, gather_units) == sizeof(uint64_t) + 30 * sizeof(void*) &&
                   offsetof(ve_backend_ops, scatter_units) == sizeof(uint64_t) + 31 * sizeof(void*),
               "a shipped member of ve_backend_ops moved: that needs an ABI major bump");
+// 1.3's linear_fwd follows them.
+static_assert(offsetof(ve_backend_ops, linear_fwd) == sizeof(uint64_t) + 32 * sizeof(void*),
+              "a shipped member of ve_backend_ops moved: that needs an ABI major bump");
 static_assert(sizeof(void*) != 8 || offsetof(ve_plugin_info, entry) == 48, "a shipped member of ve_plugin_info moved");
 
 TEST_CASE("a plugin built against an older minor loads; the member it lacks is unsupported by name", "[loader][abi]") {

@@ -22,9 +22,11 @@
  *   1.1  ve_backend_ops.penalty_grad appended (FT-L1/L2 editors); a 1.0 backend lacks it and
  *        vitedit::Backend::penalty_grad reports it as unsupported by name.
  *   1.2  ve_backend_ops.gather_units / scatter_units appended (weight gradients for the masked
- *        neurons only); the engine computes whole gradients on a backend without them. */
+ *        neurons only); the engine computes whole gradients on a backend without them.
+ *   1.3  ve_backend_ops.linear_fwd appended (a linear layer with its bias and GELU fused into
+ *        the product); vitedit::Backend runs gemm, bias_add and gelu_fwd on a backend without it. */
 #define VITEDIT_ABI_MAJOR 1
-#define VITEDIT_ABI_MINOR 2
+#define VITEDIT_ABI_MINOR 3
 
 #ifdef __cplusplus
 extern "C" {

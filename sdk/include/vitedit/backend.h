@@ -27,6 +27,8 @@ extern "C" {
 
 /* Mask axis for the masked optimizer updates: a neuron is a row (fc1, H×D) or a column (fc2, D×H). */
 enum { VE_MASK_ROWS = 0, VE_MASK_COLS = 1 };
+/* Activation applied by linear_fwd after the bias (ABI 1.3). */
+enum { VE_ACT_NONE = 0, VE_ACT_GELU = 1 };
 
 typedef struct ve_backend_ops {
     uint64_t struct_size;
@@ -158,6 +160,14 @@ typedef struct ve_backend_ops {
                               int64_t count, const ve_tensor* dst);
     ve_status (*scatter_units)(void* ctx, const ve_tensor* src, int32_t axis, const int32_t* index,
                                int64_t count, const ve_tensor* dst);
+
+    /* ---- ABI 1.3: a linear layer's forward in one call ------------------------------------- *
+     * y = act(x @ w^T + bias): x [R, K] (any strides gemm accepts), w [N, K] (likewise), bias [N]
+     * contiguous or NULL, y [R, N] contiguous and not overlapping x or w; act VE_ACT_NONE or
+     * VE_ACT_GELU (exact erf). The result of gemm, bias_add and gelu_fwd in turn, without their
+     * extra passes over y (a backend fuses the bias and the activation into the product). */
+    ve_status (*linear_fwd)(void* ctx, const ve_tensor* x, const ve_tensor* w, const ve_tensor* bias,
+                            int32_t act, const ve_tensor* y);
 } ve_backend_ops;
 
 /* A created backend instance. */

@@ -127,6 +127,11 @@ public:
     bool has_unit_ops();
     void gather_units(const Tensor& src, int axis, const std::vector<int32_t>& index, const Tensor& dst);
     void scatter_units(const Tensor& src, int axis, const std::vector<int32_t>& index, const Tensor& dst);
+    // ABI 1.3: y = act(x @ w^T + bias) (bias may be null; act VE_ACT_NONE or VE_ACT_GELU), in one
+    // op where the backend fuses it (has_fused_linear(), probed once), else as gemm, bias_add and
+    // gelu_fwd.
+    bool has_fused_linear();
+    void linear_fwd(const Tensor& x, const Tensor& w, const Tensor* bias, int act, const Tensor& y);
 
     // Opt-in per-op timing of every op call through any wrapper in this process — the host's and
     // the ones plugins make with borrow(), which share this library — to see where the time of an
@@ -154,6 +159,8 @@ private:
     bool owned_ = true;
     double gemm_flops_ = 0;
     int unit_ops_ = -1;  // has_unit_ops(): -1 not probed yet
+    int fused_linear_ = -1;  // has_fused_linear(): -1 not probed yet
+    void count_gemm(double flops) { gemm_flops_ += flops; }
     friend struct OpTimer;
 };
 

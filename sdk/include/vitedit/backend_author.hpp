@@ -97,6 +97,9 @@ public:
         VE_UNSUPPORTED("gather_units")
     virtual void scatter_units(const ve_tensor&, int, const int32_t*, int64_t, const ve_tensor&)
         VE_UNSUPPORTED("scatter_units")
+    // bias may be null (ABI 1.3; unsupported: the host runs gemm, bias_add and gelu_fwd instead)
+    virtual void linear_fwd(const ve_tensor&, const ve_tensor&, const ve_tensor*, int, const ve_tensor&)
+        VE_UNSUPPORTED("linear_fwd")
 #undef VE_UNSUPPORTED
 
     // Used by the thunks.
@@ -262,6 +265,10 @@ inline const ve_backend_ops* backend_ops() {
         o.scatter_units = [](void* c, const ve_tensor* s, int32_t ax, const int32_t* idx, int64_t n,
                              const ve_tensor* d) noexcept {
             return guard(c, "scatter_units", [&](BackendBase* b) { b->scatter_units(req(s), ax, idx, n, req(d)); });
+        };
+        o.linear_fwd = [](void* c, const ve_tensor* x, const ve_tensor* w, const ve_tensor* bias, int32_t act,
+                          const ve_tensor* y) noexcept {
+            return guard(c, "linear_fwd", [&](BackendBase* b) { b->linear_fwd(req(x), req(w), bias, act, req(y)); });
         };
         return o;
     }();

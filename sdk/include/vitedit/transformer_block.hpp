@@ -59,7 +59,7 @@ void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const
 
 // The MLP half alone, from the attention half's outputs x_mid [N, T, D] and ln2 = LayerNorm2(x_mid)
 // [N*T, D]: out = x_mid + fc2(gelu(fc1(ln2))). acts (optional) then serves a backward that stops
-// at fc1 (x_mid and ln2 are kept by reference).
+// at fc1 (x_mid and ln2 are kept by reference). Without acts (inference) GELU is fused into fc1.
 void block_forward_mlp(Backend& be, const BlockParams& p, const Tensor& x_mid, const Tensor& ln2, const Tensor& out,
                        BlockActivations* acts);
 
@@ -84,7 +84,8 @@ void block_forward_cls(Backend& be, const BlockParams& p, const BlockShape& s, c
 void block_backward_cls(Backend& be, const BlockParams& p, const BlockShape& s, const ClsBlockActivations& a,
                         const Tensor& dout, const Tensor& dx);
 
-// y = x @ w^T + b (b may be undefined): the linear layer, x [R, in], w [out, in], y [R, out].
+// y = x @ w^T + b (b may be undefined): the linear layer, x [R, in], w [out, in], y [R, out]
+// (Backend::linear_fwd: one fused op where the backend has it).
 void linear_forward(Backend& be, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& y);
 
 }  // namespace vitedit
