@@ -7,6 +7,32 @@
 
 namespace vitedit::onednn {
 
+namespace {
+
+// Span kernels of the element-wise ops (VE_SIMD_CLONES: built for AVX-512 and AVX2 too).
+VE_SIMD_CLONES void add_span(const float* a, const float* b, float* o, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) o[i] = a[i] + b[i];
+}
+VE_SIMD_CLONES void axpby_span(float alpha, const float* x, float beta, float* y, int64_t n) {
+    if (beta == 0.0f) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) y[i] = alpha * x[i];
+    } else {
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) y[i] = alpha * x[i] + beta * y[i];
+    }
+}
+VE_SIMD_CLONES void bias_rows(float* y, const float* bias, int64_t rows, int64_t C) {
+    for (int64_t r = 0; r < rows; ++r) {
+        float* row = y + r * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) row[c] += bias[c];
+    }
+}
+
+}  // namespace
+
 void OnednnBackend::copy(const ve_tensor& src_t, const ve_tensor& dst_t) {
     View src = view(src_t, "src"), dst = out(dst_t, "dst");
     require_same_shape(src, dst);
@@ -32,14 +58,7 @@ void OnednnBackend::axpby(float alpha, const ve_tensor& x_t, float beta, const v
     require_contiguous(y);
     const float* xs = x.data;
     float* ys = y.data;
-    const int64_t n = y.numel;
-    if (beta == 0.0f) {
-#pragma omp parallel for simd schedule(static) if (worth_parallel(n))
-        for (int64_t i = 0; i < n; ++i) ys[i] = alpha * xs[i];
-    } else {
-#pragma omp parallel for simd schedule(static) if (worth_parallel(n))
-        for (int64_t i = 0; i < n; ++i) ys[i] = alpha * xs[i] + beta * ys[i];
-    }
+    for_spans(y.numel, [&](int64_t lo, int64_t hi) { axpby_span(alpha, xs + lo, beta, ys + lo, hi - lo); });
 }
 
 void OnednnBackend::add(const ve_tensor& a_t, const ve_tensor& b_t, const ve_tensor& out_t) {
@@ -52,9 +71,7 @@ void OnednnBackend::add(const ve_tensor& a_t, const ve_tensor& b_t, const ve_ten
     const float* as = a.data;
     const float* bs = b.data;
     float* os = out.data;  // may alias a or b: each element is read before it is written
-    const int64_t n = out.numel;
-#pragma omp parallel for simd schedule(static) if (worth_parallel(n))
-    for (int64_t i = 0; i < n; ++i) os[i] = as[i] + bs[i];
+    for_spans(out.numel, [&](int64_t lo, int64_t hi) { add_span(as + lo, bs + lo, os + lo, hi - lo); });
 }
 
 void OnednnBackend::bias_add(const ve_tensor& y_t, const ve_tensor& bias_t) {
@@ -64,12 +81,11 @@ void OnednnBackend::bias_add(const ve_tensor& y_t, const ve_tensor& bias_t) {
     require_vector(bias, C, "the last dim of y");
     float* ys = y.data;
     const float* bs = bias.data;
-#pragma omp parallel for schedule(static) if (worth_parallel(R * C))
-    for (int64_t r = 0; r < R; ++r) {
-        float* row = ys + r * C;
-#pragma omp simd
-        for (int64_t c = 0; c < C; ++c) row[c] += bs[c];
-    }
+    if (C == 0) return;
+    for_spans(R * C, [&](int64_t lo, int64_t hi) {  // whole rows: lo, hi rounded to C
+        const int64_t r0 = (lo + C - 1) / C, r1 = (hi + C - 1) / C;
+        if (r0 < r1) bias_rows(ys + r0 * C, bs, r1 - r0, C);
+    });
 }
 
 void OnednnBackend::bias_grad(const ve_tensor& dy_t, const ve_tensor& dbias_t, float beta) {

@@ -9,6 +9,31 @@
 
 namespace vitedit::onednn {
 
+namespace {
+
+// One row: mean and variance in double (two passes), then y = (x - mean) * rstd * gamma + beta.
+VE_SIMD_CLONES void layernorm_row(const float* xr, const float* gs, const float* bs, int64_t C, float eps, float* yr,
+                                  float* mean, float* rstd) {
+    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t c = 0; c < C; ++c) sum += xr[c];
+    const double mu = sum / static_cast<double>(C);
+    double sq = 0.0;
+#pragma omp simd reduction(+ : sq)
+    for (int64_t c = 0; c < C; ++c) {
+        double d = xr[c] - mu;
+        sq += d * d;
+    }
+    const double rs = 1.0 / std::sqrt(sq / static_cast<double>(C) + static_cast<double>(eps));
+    const float muf = static_cast<float>(mu), rsf = static_cast<float>(rs);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - muf) * rsf * gs[c] + bs[c];
+    if (mean) *mean = muf;
+    if (rstd) *rstd = rsf;
+}
+
+}  // namespace
+
 void OnednnBackend::layernorm_fwd(const ve_tensor& x_t, const ve_tensor& gamma_t,
                                   const ve_tensor& beta_t, float eps, const ve_tensor& y_t,
                                   const ve_tensor* mean_t, const ve_tensor* rstd_t) {
@@ -34,26 +59,8 @@ void OnednnBackend::layernorm_fwd(const ve_tensor& x_t, const ve_tensor& gamma_t
     const float* bs = beta.data;
     float* ys = y.data;
 #pragma omp parallel for schedule(static) if (worth_parallel(R * C))
-    for (int64_t r = 0; r < R; ++r) {
-        const float* xr = xs + r * C;
-        float* yr = ys + r * C;
-        double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-        for (int64_t c = 0; c < C; ++c) sum += xr[c];
-        const double mu = sum / static_cast<double>(C);
-        double sq = 0.0;
-#pragma omp simd reduction(+ : sq)
-        for (int64_t c = 0; c < C; ++c) {
-            double d = xr[c] - mu;
-            sq += d * d;
-        }
-        const double rs = 1.0 / std::sqrt(sq / static_cast<double>(C) + static_cast<double>(eps));
-        const float muf = static_cast<float>(mu), rsf = static_cast<float>(rs);
-#pragma omp simd
-        for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - muf) * rsf * gs[c] + bs[c];
-        if (mean) mean[r] = muf;
-        if (rstd) rstd[r] = rsf;
-    }
+    for (int64_t r = 0; r < R; ++r)
+        layernorm_row(xs + r * C, gs, bs, C, eps, ys + r * C, mean ? mean + r : nullptr, rstd ? rstd + r : nullptr);
 }
 
 void OnednnBackend::layernorm_bwd(const ve_tensor& dy_t, const ve_tensor& x_t,

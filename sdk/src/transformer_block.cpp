@@ -87,9 +87,11 @@ void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const
     linear_forward(be, a.ln1, p.qkv_w, &p.qkv_b, a.qkv.reshape({R, 3 * D}));
 
     Tensor scores = be.empty({N, heads, T, T});
-    be.gemm(false, true, 1.0f, qkv_part(a.qkv, 0, heads), qkv_part(a.qkv, 1, heads), 0.0f, scores);
+    // The 1/sqrt(hd) scale rides on the product (its alpha) rather than a pass of its own in the
+    // softmax: the same multiply, one sweep over the T x T scores fewer.
+    be.gemm(false, true, scale, qkv_part(a.qkv, 0, heads), qkv_part(a.qkv, 1, heads), 0.0f, scores);
     a.probs = be.empty({N, heads, T, T});
-    be.softmax_fwd(scores, scale, a.probs);
+    be.softmax_fwd(scores, 1.0f, a.probs);
     scores = Tensor();
     a.attn = be.empty({N, T, D});
     be.gemm(false, false, 1.0f, a.probs, qkv_part(a.qkv, 2, heads), 0.0f, heads_view(a.attn, heads));
@@ -285,9 +287,9 @@ void block_forward_cls(Backend& be, const BlockParams& p, const BlockShape& s, c
     a.kv = be.empty({N, T, 2 * D});
     linear_forward(be, a.ln1.reshape({R, D}), wkv, &bkv, a.kv.reshape({R, 2 * D}));
     Tensor scores = be.empty({N, heads, 1, T});
-    be.gemm(false, true, 1.0f, row_heads(a.q, heads), kv_part(a.kv, 0, heads), 0.0f, scores);
+    be.gemm(false, true, scale, row_heads(a.q, heads), kv_part(a.kv, 0, heads), 0.0f, scores);  // scaled as above
     a.probs = be.empty({N, heads, 1, T});
-    be.softmax_fwd(scores, scale, a.probs);
+    be.softmax_fwd(scores, 1.0f, a.probs);
     a.attn = be.empty({N, D});
     be.gemm(false, false, 1.0f, a.probs, kv_part(a.kv, 1, heads), 0.0f, row_heads(a.attn, heads));
     a.x_mid = be.empty({N, D});
