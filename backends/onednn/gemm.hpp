@@ -40,11 +40,19 @@ struct Epilogue {
     bool any() const { return bias || gelu; }
 };
 
+// The planner's settings (the backend's config keys in parentheses).
+struct GemmSettings {
+    size_t max_plans = 512;                      // plans kept (max_gemm_plans)
+    bool bf16 = false;                           // 2-D products in bf16 (precision=bf16)
+    PackedWeights* packed = nullptr;             // packed-weights cache; null: never pack
+    int64_t min_packed = 64 * 1024;              // smallest B worth packing (weight_cache_min)
+    bool pack_first_read = true;                 // pack wide row-major B at once (pack_first_read)
+    int64_t serial_below = kGemmParallelGrain;   // see SerialIfSmall (gemm_serial_below)
+};
+
 class GemmPlanner {
 public:
-    GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, size_t max_plans, bool bf16 = false,
-                PackedWeights* packed = nullptr, int64_t min_packed = 64 * 1024,
-                int64_t serial_below = kGemmParallelGrain);
+    GemmPlanner(const dnnl::engine& engine, dnnl::stream& stream, const GemmSettings& settings);
     ~GemmPlanner();
     GemmPlanner(const GemmPlanner&) = delete;
     GemmPlanner& operator=(const GemmPlanner&) = delete;
@@ -76,6 +84,7 @@ private:
     bool bf16_;
     PackedWeights* packed_;  // may be null: never pack
     int64_t min_packed_;     // smallest B (elements) worth a packed copy
+    bool pack_first_read_;
     int64_t serial_below_;   // multiply-adds below which a product runs on the calling thread
     std::unordered_map<std::vector<int64_t>, std::unique_ptr<Plan>, KeyHash> plans_;
     std::vector<float> scratch_;

@@ -21,8 +21,14 @@ OnednnBackend::OnednnBackend(const ve_host_api* host, const char* config) : host
         throw author::Unavailable(std::string("cannot create the oneDNN CPU engine: ") + e.what());
     }
     if (packed_budget_mb_ > 0) packed_ = std::make_unique<PackedWeights>(packed_budget_mb_ << 20);
-    gemm_ = std::make_unique<GemmPlanner>(engine_, stream_, max_gemm_plans_, bf16_, packed_.get(), packed_min_elements_,
-                                           gemm_serial_below_);
+    GemmSettings gs;
+    gs.max_plans = max_gemm_plans_;
+    gs.bf16 = bf16_;
+    gs.packed = packed_.get();
+    gs.min_packed = packed_min_elements_;
+    gs.pack_first_read = pack_first_read_;
+    gs.serial_below = gemm_serial_below_;
+    gemm_ = std::make_unique<GemmPlanner>(engine_, stream_, gs);
     activations_ = std::make_unique<ActivationPrimitives>(engine_, stream_);
     const dnnl_version_t* v = dnnl_version();
     std::ostringstream msg;
@@ -41,6 +47,7 @@ void OnednnBackend::log(int level, const std::string& message) const {
 // precision=f32|bf16 (bf16: GEMM operands in bf16, f32 accumulation, output and weights),
 // weight_cache_mb=N (packed copies of unchanged GEMM weights, default 1024; 0: none),
 // weight_cache_min=N (smallest weight, in elements, worth packing; default 65536),
+// pack_first_read=0|1 (pack a wide row-major weight already on its first read; default 1),
 // gemm_serial_below=N (multiply-adds below which a GEMM whose operands fit in 2 MiB runs on the calling thread; default 2^22, 0: never).
 void OnednnBackend::configure(const char* config) {
     using author::config_integer;
@@ -51,6 +58,8 @@ void OnednnBackend::configure(const char* config) {
             packed_budget_mb_ = static_cast<size_t>(config_integer("onednn", key, value, 0, 1ll << 30, "a size in MiB"));
         } else if (key == "weight_cache_min") {
             packed_min_elements_ = config_integer("onednn", key, value, 1, 1ll << 40, "an element count");
+        } else if (key == "pack_first_read") {
+            pack_first_read_ = config_integer("onednn", key, value, 0, 1, "0 or 1") == 1;
         } else if (key == "gemm_serial_below") {
             gemm_serial_below_ = config_integer("onednn", key, value, 0, 1ll << 50, "a multiply-add count");
         } else if (key == "precision") {
@@ -59,7 +68,7 @@ void OnednnBackend::configure(const char* config) {
             bf16_ = value == "bf16";
         } else {
             log(VE_LOG_WARN, "onednn backend: ignoring unknown config key '" + key +
-                                 "' (known: max_gemm_plans, weight_cache_mb, weight_cache_min, gemm_serial_below, precision)");
+                                 "' (known: max_gemm_plans, weight_cache_mb, weight_cache_min, pack_first_read, gemm_serial_below, precision)");
         }
     });
 }

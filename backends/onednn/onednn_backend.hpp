@@ -119,6 +119,7 @@ private:
     size_t packed_budget_mb_ = 1024;  // weight_cache_mb
     int64_t packed_min_elements_ = 64 * 1024;  // weight_cache_min (tests set 1 to pack everything)
     int64_t gemm_serial_below_ = kGemmParallelGrain;  // gemm_serial_below
+    bool pack_first_read_ = true;  // pack_first_read
     std::unique_ptr<PackedWeights> packed_;    std::unique_ptr<GemmPlanner> gemm_;  // built after configure()
     std::unique_ptr<ActivationPrimitives> activations_;
 };

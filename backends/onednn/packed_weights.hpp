@@ -29,8 +29,11 @@ public:
     // reordered into `desc` (when the budget allows) and the copy returned. Returned by value (a
     // shared handle): an upload or free on another thread may drop the entry meanwhile, never
     // the memory the caller is reading.
+    // first_read: pack already on the first read (an operand whose in-place GEMM is much slower
+    // than a reorder plus the packed GEMM).
     dnnl::memory get(uintptr_t lo, uintptr_t hi, const dnnl::memory::desc& user_desc, void* user,
-                     const dnnl::memory::desc& desc, const dnnl::engine& engine, dnnl::stream& stream);
+                     const dnnl::memory::desc& desc, const dnnl::engine& engine, dnnl::stream& stream,
+                     bool first_read = false);
     // Some op wrote bytes [lo, hi): drop every copy (and every first-read note) made from them.
     void written(uintptr_t lo, uintptr_t hi);
     size_t bytes() const { return used_; }

@@ -216,8 +216,7 @@ TEST_CASE("gemm: padded and column-major views, 3-D batched", "[gemm][strided]")
 // exists, then every op that can write a tensor writes it (whole or a slice), and both products
 // are checked against LibTorch on the weight as it is now.
 namespace {
-void weight_rewrites(int64_t H, int64_t D) {
-    const int64_t T = 20;
+void weight_rewrites(int64_t H, int64_t D, int64_t T = 20) {
     Tensor W = up(randn({H, D}, 0.05));
     const torch::Tensor X = randn({T, D}), Y = randn({T, H});
     Tensor dX = up(X), dY = up(Y), out1 = nan_tensor({T, H}), out2 = nan_tensor({T, D});
@@ -266,6 +265,7 @@ TEST_CASE("gemm: a weight read again after each kind of write", "[gemm][weights]
     seed(205);
     weight_rewrites(384, 256);  // 98K elements: large enough to be packed
     weight_rewrites(320, 320);  // square: W and W^T cover the same bytes in the same shape
+    weight_rewrites(128, 512, 64);  // wide, 64 rows: onednn packs `y W` already on the first read
 }
 
 // linear_fwd (ABI 1.3): y = act(x W^T + b). Tolerance: the product's dot_tol(K) on z = x W^T + b,
