@@ -84,6 +84,22 @@ struct EditSession::CTable {
     static ve_status original(void* s, int32_t i, ve_tensor* o) { return site_tensor(s, i, o, &EditSession::originals_); }
     static ve_status grad(void* s, int32_t i, ve_tensor* o) { return site_tensor(s, i, o, &EditSession::grads_); }
     static ve_status mask(void* s, int32_t i, ve_tensor* o) { return site_tensor(s, i, o, &EditSession::masks_); }
+    static ve_status grad_units(void* s, int32_t i, ve_tensor* o) {
+        EditSession& es = self(s);
+        try {
+            if (i < 0 || i >= static_cast<int32_t>(es.sites_.size()) || !o) throw Error("bad site index " + std::to_string(i));
+            const Tensor t = es.unit_grad(i);
+            if (!t.defined()) {
+                es.error_ = "site " + es.sites_[i].name + ": no compact unit gradient here (use site_grad)";
+                return VE_ERR_UNSUPPORTED;
+            }
+            *o = t.desc();
+            return VE_OK;
+        } catch (const std::exception& e) {
+            es.error_ = e.what();
+            return VE_ERR_INTERNAL;
+        }
+    }
     static ve_status evaluate(void* s, int32_t want, ve_edit_eval* out) {
         return guard(s, [&](EditSession& es) {
             ve_edit_eval e = es.evaluate(want != 0);
@@ -165,6 +181,7 @@ EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, s
     table_.logits = &CTable::logits;
     table_.features = &CTable::features;
     table_.last_error = &CTable::last_error;
+    table_.site_grad_units = &CTable::grad_units;
 }
 
 EditSession::~EditSession() = default;
@@ -199,7 +216,7 @@ ve_edit_eval EditSession::evaluate(bool want_grads) {
     if (want_grads) {
         std::map<std::string, Tensor> grads;
         for (size_t i = 0; i < sites_.size(); ++i) grads[sites_[i].name] = grads_[i];
-        vit_.backward(acts, dlogits, grads, 0.0f, units_.empty() ? nullptr : &units_);
+        vit_.backward(acts, dlogits, grads, 0.0f, units_.empty() ? nullptr : &units_, &unit_grads_);
     }
     return e;
 }
@@ -214,12 +231,28 @@ void EditSession::set_masks(const std::vector<std::vector<float>>& masks) {
     }
     // From now on only the masked neurons' gradients are computed (the rest stay zero).
     units_.clear();
+    unit_grads_.clear();
     for (size_t i = 0; i < sites_.size(); ++i) {
         std::vector<int32_t>& idx = units_[sites_[i].name];
         for (size_t u = 0; u < masks[i].size(); ++u)
             if (masks[i][u] != 0.0f) idx.push_back(static_cast<int32_t>(u));
         vit_.backend().fill(grads_[i], 0.0f);
     }
+}
+
+Tensor EditSession::unit_grad(int i) {
+    const EditSite& s = sites_[static_cast<size_t>(i)];
+    auto it = unit_grads_.find(s.name);
+    if (it != unit_grads_.end()) return it->second;
+    auto u = units_.find(s.name);
+    const bool fc1 = s.name.size() > 14 && s.name.compare(s.name.size() - 14, 14, "mlp.fc1.weight") == 0;
+    const bool fc2 = s.name.size() > 14 && s.name.compare(s.name.size() - 14, 14, "mlp.fc2.weight") == 0;
+    // The engine computes compact gradients for FFN weights with the unit ops only (BlockGrads).
+    if (u == units_.end() || !(fc1 || fc2) || !vit_.backend().has_unit_ops()) return Tensor();
+    const int64_t k = static_cast<int64_t>(u->second.size());
+    Tensor t = vit_.backend().zeros(fc1 ? Shape{k, s.cols} : Shape{s.rows, k});
+    unit_grads_[s.name] = t;
+    return t;
 }
 
 void EditSession::restore() {

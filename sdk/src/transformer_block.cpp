@@ -158,14 +158,22 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
                           be.has_unit_ops();
     const std::vector<int32_t>* rows1 = units_ok && g.fc1_w.defined() ? g.fc1_rows : nullptr;
     const std::vector<int32_t>* cols2 = units_ok && g.fc2_w.defined() ? g.fc2_cols : nullptr;
+    if ((g.fc1_w_units.defined() && !rows1) || (g.fc2_w_units.defined() && !cols2))
+        throw Error("block_backward: compact unit gradients need the unit ops, beta 0 and shared 2-D weights");
+    // The masked units' weight gradient gM: into the compact destination when there is one, else
+    // scattered into the whole gradient.
+    auto unit_grad = [&](const Tensor& compact, const Shape& shape) { return compact.defined() ? compact : be.empty(shape); };
+    auto place = [&](const Tensor& gM, const Tensor& compact, int axis, const std::vector<int32_t>& index, const Tensor& whole) {
+        if (!compact.defined()) be.scatter_units(gM, axis, index, whole);
+    };
     if (cols2) {
         // dW2[:, M] = dz^T @ act[:, M]
         const int64_t k = static_cast<int64_t>(cols2->size());
         if (k > 0) {
-            Tensor actM = be.empty({R, k}), gM = be.empty({D, k});
+            Tensor actM = be.empty({R, k}), gM = unit_grad(g.fc2_w_units, {D, k});
             be.gather_units(a.act, VE_MASK_COLS, *cols2, actM);
             be.gemm(true, false, 1.0f, dz, actM, 0.0f, gM);
-            be.scatter_units(gM, VE_MASK_COLS, *cols2, g.fc2_w);
+            place(gM, g.fc2_w_units, VE_MASK_COLS, *cols2, g.fc2_w);
         }
         if (g.fc2_b.defined()) be.bias_grad(dz, g.fc2_b, beta);
     } else {
@@ -183,9 +191,9 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
         be.gather_units(a.hidden, VE_MASK_COLS, *rows1, hM);
         be.gemm(false, false, 1.0f, dz, w2M, 0.0f, dactM);
         be.gelu_bwd(dactM, hM, dhM);
-        Tensor gM = be.empty({k, D});
+        Tensor gM = unit_grad(g.fc1_w_units, {k, D});
         be.gemm(true, false, 1.0f, dhM, a.ln2, 0.0f, gM);
-        be.scatter_units(gM, VE_MASK_ROWS, *rows1, g.fc1_w);
+        place(gM, g.fc1_w_units, VE_MASK_ROWS, *rows1, g.fc1_w);
         return;
     }
     Tensor dact = be.empty({R, H});
@@ -196,10 +204,10 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
     if (rows1) {
         const int64_t k = static_cast<int64_t>(rows1->size());
         if (k > 0) {
-            Tensor dhM = be.empty({R, k}), gM = be.empty({k, D});
+            Tensor dhM = be.empty({R, k}), gM = unit_grad(g.fc1_w_units, {k, D});
             be.gather_units(dh, VE_MASK_COLS, *rows1, dhM);
             be.gemm(true, false, 1.0f, dhM, a.ln2, 0.0f, gM);
-            be.scatter_units(gM, VE_MASK_ROWS, *rows1, g.fc1_w);
+            place(gM, g.fc1_w_units, VE_MASK_ROWS, *rows1, g.fc1_w);
         }
         if (g.fc1_b.defined()) be.bias_grad(dh, g.fc1_b, beta);
     } else {

@@ -174,7 +174,8 @@ int Vit::lowest_block(const std::vector<std::string>& names) const {
 }
 
 void Vit::backward(const Activations& acts, const Tensor& dlogits, const std::map<std::string, Tensor>& grads,
-                   float beta, const std::map<std::string, std::vector<int32_t>>* units) const {
+                   float beta, const std::map<std::string, std::vector<int32_t>>* units,
+                   const std::map<std::string, Tensor>* unit_grads) const {
     Backend& be = *be_;
     if (acts.blocks.size() != static_cast<size_t>(cfg_.depth) || !acts.features.defined())
         throw Error("backward needs the activations of a forward pass run with them");
@@ -240,6 +241,11 @@ void Vit::backward(const Activations& acts, const Tensor& dlogits, const std::ma
             auto u1 = units->find(p + "mlp.fc1.weight"), u2 = units->find(p + "mlp.fc2.weight");
             if (u1 != units->end()) bg.fc1_rows = &u1->second;
             if (u2 != units->end()) bg.fc2_cols = &u2->second;
+            if (unit_grads) {
+                auto c1 = unit_grads->find(p + "mlp.fc1.weight"), c2 = unit_grads->find(p + "mlp.fc2.weight");
+                if (c1 != unit_grads->end() && bg.fc1_rows) bg.fc1_w_units = c1->second;
+                if (c2 != unit_grads->end() && bg.fc2_cols) bg.fc2_w_units = c2->second;
+            }
         }
         const bool need_dx = b > stop;
         Tensor dxin = need_dx ? be.empty({N, T, D}) : Tensor();

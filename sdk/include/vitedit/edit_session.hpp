@@ -57,6 +57,9 @@ public:
     void restore();
     // True when any site weight or the loss went non-finite.
     bool weights_finite() const;
+    // Site i's masked-unit gradient in compact form from now on (ve_edit_session.site_grad_units),
+    // or an undefined Tensor where the engine cannot compute it so.
+    Tensor unit_grad(int i);
 
 private:
     struct CTable;
@@ -71,6 +74,7 @@ private:
     Vit::MlpInput mlp_in_;            // or, when its sites are all in its MLP, what that MLP reads
     std::map<std::string, std::vector<int32_t>> units_;  // masked units per site, once masks are set
     std::vector<Tensor> weights_, originals_, grads_, masks_;
+    std::map<std::string, Tensor> unit_grads_;  // sites whose editor reads compact unit gradients
     std::vector<float> logits_, features_;
     std::string model_id_, model_path_;
     std::string error_;

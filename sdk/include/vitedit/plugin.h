@@ -78,6 +78,15 @@ typedef struct ve_edit_session {
     ve_status (*logits)(void* session, float* out);
     ve_status (*features)(void* session, float* out);
     const char* (*last_error)(void* session);
+
+    /* ABI 1.3 (editors; a host before 1.3 lacks it: use site_grad). The masked units' gradient of
+     * site `index` in compact form: [count, cols] for a row site, [rows, count] for a column
+     * site, units in the order of the mask's nonzero entries. The first call switches the site
+     * to this form for the rest of the edit: from then on evaluate writes this tensor and no
+     * longer site_grad (so an editor that updates only the masked units does not scatter and
+     * gather the gradient every step). VE_ERR_UNSUPPORTED where the host cannot (no masks yet,
+     * a backend without the 1.2 unit ops, a site that is not an FFN weight): use site_grad. */
+    ve_status (*site_grad_units)(void* session, int32_t index, ve_tensor* out);
 } ve_edit_session;
 
 /* An instance created from a config string. */

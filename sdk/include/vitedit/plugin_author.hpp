@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -125,6 +126,16 @@ public:
     Tensor weight(int i) const { return tensor(s_->site_weight, i); }
     Tensor original(int i) const { return tensor(s_->site_original, i); }
     Tensor grad(int i) const { return tensor(s_->site_grad, i); }
+    // The masked units' gradient in compact form (see ve_edit_session.site_grad_units), or an
+    // undefined Tensor where the host cannot provide it (then use grad()).
+    Tensor grad_units(int i) const {
+        if (s_->struct_size < offsetof(ve_edit_session, site_grad_units) + sizeof(void*) || !s_->site_grad_units) return {};
+        ve_tensor t{};
+        const ve_status st = s_->site_grad_units(s_->session, i, &t);
+        if (st == VE_ERR_UNSUPPORTED) return {};
+        check(st);
+        return Tensor::wrap(be_, t);
+    }
     Tensor mask(int i) const { return tensor(s_->site_mask, i); }
     ve_edit_eval evaluate(bool want_grads) const {
         ve_edit_eval e{};

@@ -74,9 +74,11 @@ public:
     // dlogits = d(loss)/d(logits). Stops at the lowest block the requested set needs.
     // units (optional): for blocks.B.mlp.fc1.weight the rows, for blocks.B.mlp.fc2.weight the
     // columns whose gradient is wanted (masked neurons); the rest of those buffers may be left
-    // unwritten (see BlockGrads::fc1_rows).
+    // unwritten (see BlockGrads::fc1_rows). unit_grads (optional, with units): per such weight, a
+    // tensor receiving those units' gradient in compact form instead (BlockGrads::fc1_w_units).
     void backward(const Activations& acts, const Tensor& dlogits, const std::map<std::string, Tensor>& grads,
-                  float beta = 0.0f, const std::map<std::string, std::vector<int32_t>>* units = nullptr) const;
+                  float beta = 0.0f, const std::map<std::string, std::vector<int32_t>>* units = nullptr,
+                  const std::map<std::string, Tensor>* unit_grads = nullptr) const;
 
     // The lowest block index backward visits for these parameters (-1: down to the embedding,
     // depth: the head only).
