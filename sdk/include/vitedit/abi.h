@@ -24,7 +24,9 @@
  *   1.2  ve_backend_ops.gather_units / scatter_units appended (weight gradients for the masked
  *        neurons only); the engine computes whole gradients on a backend without them.
  *   1.3  ve_backend_ops.linear_fwd appended (a linear layer with its bias and GELU fused into
- *        the product); vitedit::Backend runs gemm, bias_add and gelu_fwd on a backend without it. */
+ *        the product); vitedit::Backend runs gemm, bias_add and gelu_fwd on a backend without it.
+ *        ve_edit_session.site_grad_units appended (the masked units' gradient in compact form);
+ *        an editor on an older host reads site_grad. */
 #define VITEDIT_ABI_MAJOR 1
 #define VITEDIT_ABI_MINOR 3
 
