@@ -209,12 +209,7 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
     };
     std::vector<Round> rounds;
     EditOutcome r;
-    double best_rate = 0;  // the highest GEMM rate any probe of this case saw
-    auto probe = [&] {
-        const double rate = gemm_rate(*be, b16, 20);
-        best_rate = std::max(best_rate, rate);
-        return rate;
-    };
+    auto probe = [&] { return gemm_rate(*be, b16, 20); };
     for (int k = 0; k < o.rounds; ++k) {
         if (k > 0) session.restore();
         Round w{};
@@ -240,18 +235,6 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
         return *by[by.size() / 2];
     };
     const Round step_round = median_by(&Round::step_vs_limit), eval_round = median_by(&Round::eval_vs_limit);
-    // Both sides at the machine's best: the fastest round against the limit at the highest rate
-    // seen (interference only ever slows either down).
-    double best_step = rounds[0].step_s, best_eval = rounds[0].eval_s;
-    for (const Round& w : rounds) {
-        best_step = std::min(best_step, w.step_s);
-        best_eval = std::min(best_eval, w.eval_s);
-    }
-    const nlohmann::json at_best = {{"gemm_gflops", best_rate * 1e-9},
-                                    {"step_s", best_step},
-                                    {"step_vs_limit", best_step / (step_round.step_flops / best_rate)},
-                                    {"eval_images_per_s", 1.0 / best_eval},
-                                    {"eval_vs_limit", best_eval / (eval_round.eval_flops / best_rate)}};
     nlohmann::json rounds_json = nlohmann::json::array();
     for (const Round& w : rounds)
         rounds_json.push_back({{"step_s", w.step_s}, {"step_vs_limit", w.step_vs_limit()}, {"step_gemm_gflops", w.step_rate * 1e-9},
@@ -295,7 +278,6 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
                           {"eval_gemm_gflops", eval_round.eval_rate * 1e-9},
                           {"eval_cache_s", cache_s},
                           {"rounds", rounds_json},
-                          {"at_best", at_best},
                           {"peak_rss_mb", rss_mb}}}};
     if (o.profile) {
         j["vitedit"]["step_profile"] = profile;
@@ -435,10 +417,6 @@ void print_table(const nlohmann::json& out) {
                 ev += (ev.empty() ? "" : " ") + fmt(w["eval_vs_limit"].get<double>()) + "x";
             }
             std::cout << std::left << std::setw(22) << "" << "vs limit in each round: step " << st << "; eval " << ev << "\n";
-            const auto& b = v["at_best"];
-            std::cout << std::left << std::setw(22) << "" << "at the machine's best (fastest round, highest GEMM rate "
-                      << fmt(b["gemm_gflops"].get<double>()) << " GFLOP/s): step " << fmt(b["step_vs_limit"].get<double>())
-                      << "x, eval " << fmt(b["eval_vs_limit"].get<double>()) << "x its limit\n";
         }
         for (const char* k : kPeers) {
             if (!c.contains(k)) continue;
