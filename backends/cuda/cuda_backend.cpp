@@ -229,5 +229,5 @@ static int32_t probe(std::string& reason) {
 }  // namespace vitedit::cuda
 
 using CudaBackendImpl = vitedit::cuda::CudaBackend;
-VITEDIT_DEFINE_BACKEND(CudaBackendImpl, "cuda", "CUDA backend (cuBLAS FP32 GEMMs, CUDA kernels; sm_80/sm_90)",
+VITEDIT_DEFINE_BACKEND(CudaBackendImpl, "cuda", "CUDA backend: cuBLAS FP32 GEMMs and CUDA kernels, sm_80/sm_90",
                        "0.1.0", vitedit::cuda::probe)

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <cstddef>
+#include <filesystem>
+#include <unistd.h>
 
 #include "vitedit/registry.hpp"
 
@@ -124,6 +126,37 @@ TEST_CASE("the build tree's backends load next to the foreign ones", "[loader]")
     }
     CHECK(onednn);
     CHECK(torch);
+}
+
+// torch and cuda are deferred (backends/deferred): the scan loads only their small fronts, the real
+// library is loaded by create(). A front without its library says so and is not usable.
+TEST_CASE("a deferred backend loads its library on create, and names it when it is missing", "[loader]") {
+    namespace fs = std::filesystem;
+    const fs::path front = fs::path(VITEDIT_PLUGIN_DIR) / "vitedit-backend-torch.so";
+    if (!fs::exists(fs::path(VITEDIT_PLUGIN_DIR) / "deferred" / "vitedit-backend-torch.so")) {
+        WARN("the torch backend is not built: skipped");
+        return;
+    }
+    {
+        Registry reg;
+        reg.scan({VITEDIT_PLUGIN_DIR});
+        auto be = reg.create_backend("torch");
+        CHECK(be->name() == "torch");
+        Tensor x = be->from_host({2}, {1.0f, 2.0f}), y = be->zeros({2});
+        be->axpby(2.0f, x, 0.0f, y);
+        CHECK(y.download() == std::vector<float>{2.0f, 4.0f});
+    }
+    const fs::path alone = fs::temp_directory_path() / ("vitedit-deferred-" + std::to_string(::getpid()));
+    fs::create_directories(alone);
+    fs::copy_file(front, alone / front.filename(), fs::copy_options::overwrite_existing);
+    {
+        Registry reg;
+        reg.scan({alone.string()});
+        const auto& r = record_for(reg, "vitedit-backend-torch.so");
+        CHECK_FALSE(r.usable);
+        CHECK_THAT(r.reason, Catch::Contains("deferred/vitedit-backend-torch.so") && Catch::Contains("missing"));
+    }
+    fs::remove_all(alone);
 }
 
 TEST_CASE("the search path puts explicit directories first and never the current directory", "[loader]") {
