@@ -255,6 +255,13 @@ Tensor EditSession::unit_grad(int i) {
     return t;
 }
 
+void EditSession::clear_masks() {
+    if (units_.empty() && unit_grads_.empty()) return;
+    units_.clear();
+    unit_grads_.clear();
+    for (const Tensor& m : masks_) vit_.backend().fill(m, 0.0f);
+}
+
 void EditSession::restore() {
     for (size_t i = 0; i < sites_.size(); ++i) vit_.backend().copy(originals_[i], weights_[i]);
 }

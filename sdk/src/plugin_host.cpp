@@ -96,6 +96,7 @@ ve_edit_report EditorInstance::edit(EditSession& session) {
 EditOutcome run_edit(EditSession& session, LocatorInstance& locator, EditorInstance& editor) {
     EditOutcome out;
     const auto t0 = std::chrono::steady_clock::now();
+    session.clear_masks();  // a session edited before: the locator sees whole gradients again
     out.mask = locator.locate(session);
     out.locate_s = seconds_since(t0);
     session.set_masks(out.mask);

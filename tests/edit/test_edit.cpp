@@ -210,6 +210,21 @@ TEST_CASE("the frozen-prefix cache gives the same edit as recomputing everything
     }
 }
 
+// After an edit the session computes only the masked units' gradients (compact ones where the
+// editor asked): a second edit on the same session must still locate on whole gradients.
+TEST_CASE("a session edited again locates on whole gradients, as a fresh one", "[edit]") {
+    Fixture f;
+    Vit vit(g_be, f.cfg, f.weights);
+    EditSession session(vit, ffn_sites(f.cfg, {1, 2}), vit.upload_images(f.chw(), 2), f.labels, 5, tensors_hash(f.weights));
+    LocatorInstance loc(*g_reg, parse_plugin_spec("saliency:sparsity=0.2", "locator"));
+    EditorInstance ed(*g_reg, parse_plugin_spec("rmsprop:lr=1e-3,steps=3,stop_loss=0", "editor"));
+    const EditOutcome first = run_edit(session, loc, ed);
+    session.restore();
+    const EditOutcome second = run_edit(session, loc, ed);
+    CHECK(second.mask == first.mask);
+    CHECK(second.loss == first.loss);
+}
+
 TEST_CASE("patches round-trip bit-exactly and refuse other models", "[edit][patch]") {
     Fixture f;
     EditRun r = run(f, "saliency:sparsity=0.1", "rmsprop:lr=1e-3,steps=20");

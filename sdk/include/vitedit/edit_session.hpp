@@ -53,6 +53,9 @@ public:
 
     // Masks the editor sees (host values, one vector per site, each of `units` entries).
     void set_masks(const std::vector<std::vector<float>>& masks);
+    // Back to no masks (zero), whole gradients and no compact unit gradients: what a locator
+    // sees. run_edit calls it first, so a session edited again locates on whole gradients.
+    void clear_masks();
     // Site weights back to their values when the session began.
     void restore();
     // True when any site weight or the loss went non-finite.
