@@ -1,8 +1,10 @@
 // vitedit host — shared option handling.
 #include "cli.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
 
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -29,9 +31,21 @@ void report_cache(const std::string& what, int64_t cached, int64_t total, const 
 }
 
 double peak_rss_mb() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
     return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
+bool reset_peak_rss() {
+    malloc_trim(0);  // hand freed heap back first, or it still counts as resident
+    std::ofstream out("/proc/self/clear_refs");
+    out << "5";  // 5: reset the peak resident set size (VmHWM) to the current one
+    out.flush();
+    return static_cast<bool>(out);
 }
 
 bool parse(const std::string& command, const std::string& usage, po::options_description& desc,

@@ -49,8 +49,11 @@ void add_cache_option(po::options_description& desc);
 int64_t cache_budget_bytes(const po::variables_map& vm);
 // Says on stderr how much of an image set the budget let be cached, when not all of it.
 void report_cache(const std::string& what, int64_t cached, int64_t total, const po::variables_map& vm);
-// Peak resident memory of this process so far (getrusage), MiB.
+// Peak resident memory of this process so far (VmHWM; getrusage where /proc is missing), MiB.
 double peak_rss_mb();
+// Starts a new peak: peak_rss_mb() then reports the peak since this call (Linux clear_refs);
+// false where the kernel does not allow it (the peak stays the process' own).
+bool reset_peak_rss();
 
 // --heads, --ln-eps, --mean, --std, --classes: override the model file's metadata.
 void add_model_overrides(po::options_description& desc);

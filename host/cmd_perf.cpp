@@ -168,6 +168,7 @@ WeightDiff compare(const std::map<std::string, std::vector<float>>& a, const std
 }
 
 nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile& model, const Options& o, bool json) {
+    reset_peak_rss();  // this case's own peak, not an earlier model's
     const VitConfig& cfg = model.config;
     auto be = reg.create_backend(o.backend, o.config);
     Vit vit(be, cfg, model.tensors);
@@ -324,6 +325,7 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
             edited[p.key][s.name] = it->second.data;
         }
         nlohmann::json pj = {{"title", p.title}, {"torch", ref.at("torch")}};
+        if (ref.contains("peak_rss_mb")) pj["peak_rss_mb"] = ref.at("peak_rss_mb");
         if (p.timed) {
             const std::vector<double> each = ref.at("step_s").get<std::vector<double>>();
             double mean = 0;
@@ -342,8 +344,10 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
         pj["weights_compared"] = d.compared;
         j[p.key] = pj;
     }
-    // RUSAGE_CHILDREN keeps one maximum over every finished child: the largest peer process.
-    j["reference"]["peak_rss_mb"] = children_peak_rss_mb();
+    // A peer reports its own peak (VmHWM); else RUSAGE_CHILDREN's maximum over every finished
+    // child, which also counts the fork of this process each child starts as.
+    if (j.contains("reference") && !j["reference"].contains("peak_rss_mb"))
+        j["reference"]["peak_rss_mb"] = children_peak_rss_mb();
     if (edited.count("float64")) {
         // The double-precision truth: how far each f32 implementation lands from it. When vitedit
         // and LibTorch differ from each other by more than from the truth, the difference is
@@ -409,6 +413,8 @@ void print_table(const nlohmann::json& out) {
                   << ", eval " << fmt(v["eval_gemm_gflops"].get<double>()) << " GFLOP/s; peak RSS vitedit "
                   << fmt(v["peak_rss_mb"].get<double>(), 4) << " MB";
         if (c.contains("reference")) std::cout << ", LibTorch " << fmt(c["reference"]["peak_rss_mb"].get<double>(), 4) << " MB";
+        if (c.contains("python") && c["python"].contains("peak_rss_mb"))
+            std::cout << ", PyTorch " << fmt(c["python"]["peak_rss_mb"].get<double>(), 4) << " MB";
         std::cout << "\n";
         if (v["rounds"].size() > 1) {
             std::string st, ev;

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -30,6 +31,17 @@
 using namespace vitedit;
 
 namespace {
+
+// This process image's peak resident memory: VmHWM, which exec resets (getrusage's ru_maxrss
+// would still count the vitedit process this one was forked from).
+double own_peak_rss_mb() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+    return 0.0;
+}
+
 
 using Weights = std::map<std::string, torch::Tensor>;
 
@@ -163,6 +175,7 @@ int main(int argc, char** argv) {
                             {"eval_s", eval_s},
                             {"eval_images_per_s", static_cast<double>(eval.size(0)) / eval_s},
                             {"threads", torch::get_num_threads()},
+                            {"peak_rss_mb", own_peak_rss_mb()},
                             {"torch", TORCH_VERSION}};
         write_file_atomic(dir + "/reference.json", j.dump(1) + "\n");
         return 0;

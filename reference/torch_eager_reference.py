@@ -33,6 +33,19 @@ import torch.nn.functional as F
 DTYPES = {"F32": np.float32, "F64": np.float64}
 
 
+
+def own_peak_rss_mb():
+    """This process image's peak resident memory (VmHWM, reset by exec; ru_maxrss would still
+    count the vitedit process this one was forked from)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
 def read_safetensors(path):
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
@@ -161,6 +174,7 @@ def main():
     out = {"step_s": step_s, "loss": losses, "eval_images": evals.shape[0], "eval_s": eval_s,
            "eval_images_per_s": evals.shape[0] / eval_s if eval_s > 0 else None,
            "threads": torch.get_num_threads(), "torch": torch.__version__, "python": sys.version.split()[0],
+           "peak_rss_mb": own_peak_rss_mb(),
            "dtype": a.dtype}
     tmp = os.path.join(a.dir, a.prefix + ".json.tmp")
     with open(tmp, "w") as f:
