@@ -81,11 +81,7 @@ void OnednnBackend::bias_add(const ve_tensor& y_t, const ve_tensor& bias_t) {
     require_vector(bias, C, "the last dim of y");
     float* ys = y.data;
     const float* bs = bias.data;
-    if (C == 0) return;
-    for_spans(R * C, [&](int64_t lo, int64_t hi) {  // whole rows: lo, hi rounded to C
-        const int64_t r0 = (lo + C - 1) / C, r1 = (hi + C - 1) / C;
-        if (r0 < r1) bias_rows(ys + r0 * C, bs, r1 - r0, C);
-    });
+    for_row_spans(R, C, [&](int64_t r0, int64_t r1) { bias_rows(ys + r0 * C, bs, r1 - r0, C); });
 }
 
 void OnednnBackend::bias_grad(const ve_tensor& dy_t, const ve_tensor& dbias_t, float beta) {

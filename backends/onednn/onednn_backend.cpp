@@ -21,14 +21,8 @@ OnednnBackend::OnednnBackend(const ve_host_api* host, const char* config) : host
         throw author::Unavailable(std::string("cannot create the oneDNN CPU engine: ") + e.what());
     }
     if (packed_budget_mb_ > 0) packed_ = std::make_unique<PackedWeights>(packed_budget_mb_ << 20);
-    GemmSettings gs;
-    gs.max_plans = max_gemm_plans_;
-    gs.bf16 = bf16_;
-    gs.packed = packed_.get();
-    gs.min_packed = packed_min_elements_;
-    gs.pack_first_read = pack_first_read_;
-    gs.serial_below = gemm_serial_below_;
-    gemm_ = std::make_unique<GemmPlanner>(engine_, stream_, gs);
+    gemm_settings_.packed = packed_.get();
+    gemm_ = std::make_unique<GemmPlanner>(engine_, stream_, gemm_settings_);
     activations_ = std::make_unique<ActivationPrimitives>(engine_, stream_);
     const dnnl_version_t* v = dnnl_version();
     std::ostringstream msg;
@@ -53,19 +47,19 @@ void OnednnBackend::configure(const char* config) {
     using author::config_integer;
     author::for_each_config_item(config, [&](const std::string& key, const std::string& value) {
         if (key == "max_gemm_plans") {
-            max_gemm_plans_ = static_cast<size_t>(config_integer("onednn", key, value, 1, 1ll << 30, "a plan count"));
+            gemm_settings_.max_plans = static_cast<size_t>(config_integer("onednn", key, value, 1, 1ll << 30, "a plan count"));
         } else if (key == "weight_cache_mb") {
             packed_budget_mb_ = static_cast<size_t>(config_integer("onednn", key, value, 0, 1ll << 30, "a size in MiB"));
         } else if (key == "weight_cache_min") {
-            packed_min_elements_ = config_integer("onednn", key, value, 1, 1ll << 40, "an element count");
+            gemm_settings_.min_packed = config_integer("onednn", key, value, 1, 1ll << 40, "an element count");
         } else if (key == "pack_first_read") {
-            pack_first_read_ = config_integer("onednn", key, value, 0, 1, "0 or 1") == 1;
+            gemm_settings_.pack_first_read = config_integer("onednn", key, value, 0, 1, "0 or 1") == 1;
         } else if (key == "gemm_serial_below") {
-            gemm_serial_below_ = config_integer("onednn", key, value, 0, 1ll << 50, "a multiply-add count");
+            gemm_settings_.serial_below = config_integer("onednn", key, value, 0, 1ll << 50, "a multiply-add count");
         } else if (key == "precision") {
             if (value != "f32" && value != "bf16")
                 throw std::invalid_argument("onednn backend: precision must be f32 or bf16, got '" + value + "'");
-            bf16_ = value == "bf16";
+            gemm_settings_.bf16 = value == "bf16";
         } else {
             log(VE_LOG_WARN, "onednn backend: ignoring unknown config key '" + key +
                                  "' (known: max_gemm_plans, weight_cache_mb, weight_cache_min, pack_first_read, gemm_serial_below, precision)");

@@ -14,7 +14,6 @@
 #include "activations.hpp"
 #include "buffer_registry.hpp"
 #include "gemm.hpp"
-#include "parallel.hpp"
 #include "packed_weights.hpp"
 #include "tensor_view.hpp"
 #include "vitedit/backend_author.hpp"
@@ -114,13 +113,10 @@ private:
     BufferRegistry buffers_;
     dnnl::engine engine_;
     dnnl::stream stream_;
-    size_t max_gemm_plans_ = 512;
-    bool bf16_ = false;  // precision=bf16
+    GemmSettings gemm_settings_;      // configure() fills it (its `packed` is packed_)
     size_t packed_budget_mb_ = 1024;  // weight_cache_mb
-    int64_t packed_min_elements_ = 64 * 1024;  // weight_cache_min (tests set 1 to pack everything)
-    int64_t gemm_serial_below_ = kGemmParallelGrain;  // gemm_serial_below
-    bool pack_first_read_ = true;  // pack_first_read
-    std::unique_ptr<PackedWeights> packed_;    std::unique_ptr<GemmPlanner> gemm_;  // built after configure()
+    std::unique_ptr<PackedWeights> packed_;
+    std::unique_ptr<GemmPlanner> gemm_;  // built after configure()
     std::unique_ptr<ActivationPrimitives> activations_;
 };
 

@@ -115,12 +115,7 @@ void OnednnBackend::rmsprop_step(const ve_tensor& w_t, const ve_tensor& g_t, con
     float* ws = w.data;
     const float* gs = g.data;
     float* ss = sq.data;
-    const int64_t R = p.R, C = p.C;
-    if (C == 0) return;
-    for_spans(R * C, [&](int64_t lo, int64_t hi) {  // whole rows: lo, hi rounded up to C
-        const int64_t r0 = (lo + C - 1) / C, r1 = (hi + C - 1) / C;
-        if (r0 < r1) rmsprop_rows(ws, gs, ss, p.mask, p.axis, C, r0, r1, lr, alpha, eps);
-    });
+    for_row_spans(p.R, p.C, [&](int64_t r0, int64_t r1) { rmsprop_rows(ws, gs, ss, p.mask, p.axis, p.C, r0, r1, lr, alpha, eps); });
 }
 
 void OnednnBackend::adam_step(const ve_tensor& w_t, const ve_tensor& g_t, const ve_tensor& m_t,

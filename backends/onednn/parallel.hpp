@@ -35,6 +35,17 @@ void for_spans(int64_t n, Fn&& fn) {
     }
 }
 
+// fn(r0, r1) over the rows [0, R) of an [R, C] matrix in whole-row spans, split as for_spans
+// splits its R * C elements (so as many threads join as for a flat loop of that size).
+template <class Fn>
+void for_row_spans(int64_t R, int64_t C, Fn&& fn) {
+    if (C == 0) return;
+    for_spans(R * C, [&](int64_t lo, int64_t hi) {
+        const int64_t r0 = (lo + C - 1) / C, r1 = (hi + C - 1) / C;  // lo, hi rounded up to rows
+        if (r0 < r1) fn(r0, r1);
+    });
+}
+
 // The library is built for plain x86-64 (SSE2), which leaves the element-wise loops a quarter of
 // what AVX-512 does with them; kernels marked VE_SIMD_CLONES are also compiled for x86-64-v3
 // (AVX2) and -v4 (AVX-512), and the loader picks the best the CPU runs (GCC function clones).

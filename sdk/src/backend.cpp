@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <mutex>
 #include <sstream>
+#include <type_traits>
 
 namespace vitedit {
 
@@ -181,6 +182,15 @@ std::map<std::string, Backend::OpTime> Backend::profile() {
 
 struct OpTimer {
     OpTimer(Backend& b, const char* o) : be(b), op(o) {}
+    // Runs call(); when profiling, times it as `op`, or for a product under key() with its flops.
+    template <class Call, class Key = std::nullptr_t>
+    static void run(Backend& b, const char* op, Call&& call, double flops = 0, Key&& key = nullptr) {
+        if (!g_profiling.load(std::memory_order_relaxed)) return call();
+        OpTimer timer(b, op);
+        timer.flops = flops;
+        if constexpr (!std::is_same_v<std::decay_t<Key>, std::nullptr_t>) timer.key = key();
+        call();
+    }
     Backend& be;
     const char* op;
     std::string key;  // default: the op's name
@@ -203,12 +213,7 @@ Tensor Backend::empty(const Shape& shape) {
     auto st = std::make_shared<Tensor::Storage>();
     st->backend = shared_from_this();
     st->bytes = static_cast<uint64_t>(std::max<int64_t>(shape_numel(shape), 1)) * sizeof(float);
-    if (g_profiling.load(std::memory_order_relaxed)) {
-        OpTimer timer(*this, "alloc");
-        check(be_.ops->alloc(be_.ctx, st->bytes, &st->buffer), "alloc");
-    } else {
-        check(be_.ops->alloc(be_.ctx, st->bytes, &st->buffer), "alloc");
-    }
+    OpTimer::run(*this, "alloc", [&] { check(be_.ops->alloc(be_.ctx, st->bytes, &st->buffer), "alloc"); });
     t.storage_ = std::move(st);
     t.d_.buffer = t.storage_->buffer;
     t.d_.offset = 0;
@@ -237,16 +242,16 @@ Tensor Backend::from_host(const Shape& shape, const std::vector<float>& data) {
 void Backend::synchronize() { check(be_.ops->synchronize(be_.ctx), "synchronize"); }
 
 // Calls an op entry, reporting a NULL entry as unsupported.
-#define VE_CALL(op, ...)                                            \
-    do {                                                            \
-        if (!be_.ops->op) unsupported(#op);                         \
-        if (g_profiling.load(std::memory_order_relaxed)) {                                           \
-            OpTimer timer(*this, #op);                              \
-            check(be_.ops->op(be_.ctx, __VA_ARGS__), #op);          \
-        } else {                                                    \
-            check(be_.ops->op(be_.ctx, __VA_ARGS__), #op);          \
-        }                                                           \
+#define VE_CALL(op, ...)                                                                    \
+    do {                                                                                    \
+        if (!be_.ops->op) unsupported(#op);                                                 \
+        OpTimer::run(*this, #op, [&] { check(be_.ops->op(be_.ctx, __VA_ARGS__), #op); });   \
     } while (0)
+
+// A product's profile key: its kind and M x K x N.
+static std::string product_key(const std::string& kind, int64_t m, int64_t k, int64_t n) {
+    return kind + " " + std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n);
+}
 
 static const ve_tensor* opt(const Tensor* t) { return t ? t->ptr() : nullptr; }
 
@@ -258,15 +263,9 @@ void Backend::gemm(bool ta, bool tb, float alpha, const Tensor& a, const Tensor&
     if (!be_.ops->gemm) unsupported("gemm");
     const int64_t k = ta ? a.dim(-2) : a.dim(-1);
     const double flops = 2.0 * static_cast<double>(c.numel()) * static_cast<double>(k);
-    if (g_profiling.load(std::memory_order_relaxed)) {
-        OpTimer timer(*this, "gemm");
-        timer.flops = flops;
-        timer.key = std::string("gemm") + (ta ? "T" : "N") + (tb ? "T" : "N") + " " + std::to_string(c.numel() / c.dim(-1)) +
-                    "x" + std::to_string(k) + "x" + std::to_string(c.dim(-1));
-        check(be_.ops->gemm(be_.ctx, ta ? 1 : 0, tb ? 1 : 0, alpha, a.ptr(), b.ptr(), beta, c.ptr()), "gemm");
-    } else {
-        check(be_.ops->gemm(be_.ctx, ta ? 1 : 0, tb ? 1 : 0, alpha, a.ptr(), b.ptr(), beta, c.ptr()), "gemm");
-    }
+    OpTimer::run(
+        *this, "gemm", [&] { check(be_.ops->gemm(be_.ctx, ta ? 1 : 0, tb ? 1 : 0, alpha, a.ptr(), b.ptr(), beta, c.ptr()), "gemm"); },
+        flops, [&] { return product_key(std::string("gemm") + (ta ? "T" : "N") + (tb ? "T" : "N"), c.numel() / c.dim(-1), k, c.dim(-1)); });
     gemm_flops_ += flops;
 }
 void Backend::bias_add(const Tensor& y, const Tensor& bias) { VE_CALL(bias_add, y.ptr(), bias.ptr()); }
@@ -368,16 +367,10 @@ void Backend::linear_fwd(const Tensor& x, const Tensor& w, const Tensor* bias, i
     }
     const double flops = 2.0 * static_cast<double>(y.numel()) * static_cast<double>(x.dim(-1));
     const ve_tensor* b = bias && bias->defined() ? bias->ptr() : nullptr;
-    if (g_profiling.load(std::memory_order_relaxed)) {
-        OpTimer timer(*this, "linear_fwd");
-        timer.flops = flops;
-        timer.key = std::string(act == VE_ACT_GELU ? "linear+gelu " : "linear ") + std::to_string(y.numel() / y.dim(-1)) +
-                    "x" + std::to_string(x.dim(-1)) + "x" + std::to_string(y.dim(-1));
-        check(be_.ops->linear_fwd(be_.ctx, x.ptr(), w.ptr(), b, act, y.ptr()), "linear_fwd");
-    } else {
-        check(be_.ops->linear_fwd(be_.ctx, x.ptr(), w.ptr(), b, act, y.ptr()), "linear_fwd");
-    }
-    count_gemm(flops);
+    OpTimer::run(
+        *this, "linear_fwd", [&] { check(be_.ops->linear_fwd(be_.ctx, x.ptr(), w.ptr(), b, act, y.ptr()), "linear_fwd"); },
+        flops, [&] { return product_key(act == VE_ACT_GELU ? "linear+gelu" : "linear", y.numel() / y.dim(-1), x.dim(-1), y.dim(-1)); });
+    gemm_flops_ += flops;
 }
 
 #undef VE_CALL

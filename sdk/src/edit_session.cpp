@@ -245,12 +245,10 @@ Tensor EditSession::unit_grad(int i) {
     auto it = unit_grads_.find(s.name);
     if (it != unit_grads_.end()) return it->second;
     auto u = units_.find(s.name);
-    const bool fc1 = s.name.size() > 14 && s.name.compare(s.name.size() - 14, 14, "mlp.fc1.weight") == 0;
-    const bool fc2 = s.name.size() > 14 && s.name.compare(s.name.size() - 14, 14, "mlp.fc2.weight") == 0;
     // The engine computes compact gradients for FFN weights with the unit ops only (BlockGrads).
-    if (u == units_.end() || !(fc1 || fc2) || !vit_.backend().has_unit_ops()) return Tensor();
+    if (u == units_.end() || s.name.find(".mlp.fc") == std::string::npos || !vit_.backend().has_unit_ops()) return Tensor();
     const int64_t k = static_cast<int64_t>(u->second.size());
-    Tensor t = vit_.backend().zeros(fc1 ? Shape{k, s.cols} : Shape{s.rows, k});
+    Tensor t = vit_.backend().zeros(s.unit == VE_UNIT_ROW ? Shape{k, s.cols} : Shape{s.rows, k});
     unit_grads_[s.name] = t;
     return t;
 }

@@ -160,7 +160,6 @@ private:
     double gemm_flops_ = 0;
     int unit_ops_ = -1;  // has_unit_ops(): -1 not probed yet
     int fused_linear_ = -1;  // has_fused_linear(): -1 not probed yet
-    void count_gemm(double flops) { gemm_flops_ += flops; }
     friend struct OpTimer;
 };
 
