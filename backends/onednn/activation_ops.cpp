@@ -1,5 +1,6 @@
-// GELU (oneDNN eltwise_gelu_erf forward/backward) and softmax over the last dim
-// (oneDNN softmax_forward; the backward is a row loop).
+// GELU (gelu.hpp's kernels over per-thread spans) and softmax over the last dim (oneDNN
+// softmax_forward; the backward is a row loop).
+#include "gelu.hpp"
 #include "onednn_backend.hpp"
 #include "parallel.hpp"
 
@@ -10,7 +11,9 @@ void OnednnBackend::gelu_fwd(const ve_tensor& x_t, const ve_tensor& y_t) {
     require_same_shape(x, y);
     require_contiguous(x);
     require_contiguous(y);
-    activations_->gelu_fwd(x.data, y.data, x.numel);
+    const float* xs = x.data;
+    float* ys = y.data;
+    for_spans(x.numel, [&](int64_t lo, int64_t hi) { gelu_fwd_span(xs + lo, ys + lo, hi - lo); });
 }
 
 void OnednnBackend::gelu_bwd(const ve_tensor& dy_t, const ve_tensor& x_t, const ve_tensor& dx_t) {
@@ -20,7 +23,10 @@ void OnednnBackend::gelu_bwd(const ve_tensor& dy_t, const ve_tensor& x_t, const 
     require_contiguous(dy);
     require_contiguous(x);
     require_contiguous(dx);
-    activations_->gelu_bwd(dy.data, x.data, dx.data, x.numel);
+    const float* dys = dy.data;
+    const float* xs = x.data;
+    float* dxs = dx.data;
+    for_spans(x.numel, [&](int64_t lo, int64_t hi) { gelu_bwd_span(dys + lo, xs + lo, dxs + lo, hi - lo); });
 }
 
 void OnednnBackend::softmax_fwd(const ve_tensor& x_t, float scale, const ve_tensor& y_t) {
@@ -37,7 +43,7 @@ void OnednnBackend::softmax_fwd(const ve_tensor& x_t, float scale, const ve_tens
         for (int64_t i = 0; i < n; ++i) ys[i] = scale * xs[i];
         src = y.data;
     }
-    activations_->softmax_fwd(src, y.data, y.rows(), y.last());
+    softmax_prims_->softmax_fwd(src, y.data, y.rows(), y.last());
 }
 
 void OnednnBackend::softmax_bwd(const ve_tensor& dy_t, const ve_tensor& y_t, float scale,

@@ -23,7 +23,7 @@ OnednnBackend::OnednnBackend(const ve_host_api* host, const char* config) : host
     if (packed_budget_mb_ > 0) packed_ = std::make_unique<PackedWeights>(packed_budget_mb_ << 20);
     gemm_settings_.packed = packed_.get();
     gemm_ = std::make_unique<GemmPlanner>(engine_, stream_, gemm_settings_);
-    activations_ = std::make_unique<ActivationPrimitives>(engine_, stream_);
+    softmax_prims_ = std::make_unique<SoftmaxPrimitives>(engine_, stream_);
     const dnnl_version_t* v = dnnl_version();
     std::ostringstream msg;
     msg << "onednn backend: oneDNN " << v->major << "." << v->minor << "." << v->patch

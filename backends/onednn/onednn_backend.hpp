@@ -11,7 +11,7 @@
 
 #include <dnnl.hpp>
 
-#include "activations.hpp"
+#include "softmax_primitives.hpp"
 #include "buffer_registry.hpp"
 #include "gemm.hpp"
 #include "packed_weights.hpp"
@@ -59,7 +59,7 @@ public:
                        float dx_beta, const ve_tensor* dgamma, const ve_tensor* dbeta,
                        float param_beta) override;
 
-    // activation_ops.cpp (ActivationPrimitives)
+    // activation_ops.cpp (gelu.hpp kernels, SoftmaxPrimitives)
     void gelu_fwd(const ve_tensor& x, const ve_tensor& y) override;
     void gelu_bwd(const ve_tensor& dy, const ve_tensor& x, const ve_tensor& dx) override;
     void softmax_fwd(const ve_tensor& x, float scale, const ve_tensor& y) override;
@@ -117,7 +117,7 @@ private:
     size_t packed_budget_mb_ = 1024;  // weight_cache_mb
     std::unique_ptr<PackedWeights> packed_;
     std::unique_ptr<GemmPlanner> gemm_;  // built after configure()
-    std::unique_ptr<ActivationPrimitives> activations_;
+    std::unique_ptr<SoftmaxPrimitives> softmax_prims_;
 };
 
 }  // namespace vitedit::onednn

@@ -1,4 +1,4 @@
-// oneDNN eltwise (exact GELU) and softmax primitives, cached per size.
+// oneDNN softmax primitives, cached per shape (GELU is gelu.hpp's own kernel).
 #pragma once
 
 #include <cstdint>
@@ -9,23 +9,14 @@
 
 namespace vitedit::onednn {
 
-class ActivationPrimitives {
+class SoftmaxPrimitives {
 public:
-    ActivationPrimitives(const dnnl::engine& engine, dnnl::stream& stream);
+    SoftmaxPrimitives(const dnnl::engine& engine, dnnl::stream& stream);
 
-    // y = gelu_erf(x), n contiguous elements.
-    void gelu_fwd(const float* x, float* y, int64_t n);
-    // dx = dy * gelu_erf'(x).
-    void gelu_bwd(const float* dy, const float* x, float* dx, int64_t n);
     // y = softmax(src) over rows of length cols; src may be y (in place).
     void softmax_fwd(const float* src, float* y, int64_t rows, int64_t cols);
 
 private:
-    struct Gelu {
-        dnnl::eltwise_forward fwd;
-        dnnl::eltwise_backward bwd;
-        dnnl::memory::desc md;
-    };
     struct Softmax {
         dnnl::softmax_forward fwd;
         dnnl::memory::desc md;
@@ -36,11 +27,8 @@ private:
         }
     };
 
-    Gelu& gelu(int64_t n);
-
     dnnl::engine engine_;
     dnnl::stream& stream_;
-    std::unordered_map<int64_t, Gelu> gelu_;
     std::unordered_map<std::pair<int64_t, int64_t>, Softmax, PairHash> softmax_;
 };
 
