@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 namespace vitedit {
@@ -194,7 +195,8 @@ ve_edit_eval EditSession::evaluate(bool want_grads) {
     acts.cls_last = cls_last_;
     Vit::Output out;
     if (use_cache_ && mlp_in_.x_mid.defined()) {
-        out = vit_.forward_from_mlp(mlp_in_, lowest_, want_grads ? &acts : nullptr);
+        if (!units_.empty() && !mlp_units_) prepare_mlp_units();
+        out = vit_.forward_from_mlp(mlp_in_, lowest_, want_grads ? &acts : nullptr, mlp_units_.get());
     } else if (use_cache_) {
         out = vit_.forward_suffix(prefix_, lowest_, want_grads ? &acts : nullptr);
     } else {
@@ -232,11 +234,14 @@ void EditSession::set_masks(const std::vector<std::vector<float>>& masks) {
     // From now on only the masked neurons' gradients are computed (the rest stay zero).
     units_.clear();
     unit_grads_.clear();
+    mlp_units_.reset();
+    outside_hash_.clear();
     for (size_t i = 0; i < sites_.size(); ++i) {
         std::vector<int32_t>& idx = units_[sites_[i].name];
         for (size_t u = 0; u < masks[i].size(); ++u)
             if (masks[i][u] != 0.0f) idx.push_back(static_cast<int32_t>(u));
         vit_.backend().fill(grads_[i], 0.0f);
+        outside_hash_.push_back(outside_mask_hash(i));
     }
 }
 
@@ -254,6 +259,8 @@ Tensor EditSession::unit_grad(int i) {
 }
 
 void EditSession::clear_masks() {
+    mlp_units_.reset();
+    outside_hash_.clear();
     if (units_.empty() && unit_grads_.empty()) return;
     units_.clear();
     unit_grads_.clear();
@@ -262,6 +269,51 @@ void EditSession::clear_masks() {
 
 void EditSession::restore() {
     for (size_t i = 0; i < sites_.size(); ++i) vit_.backend().copy(originals_[i], weights_[i]);
+    mlp_units_.reset();  // built again from these weights at the next evaluate
+    for (size_t i = 0; i < outside_hash_.size(); ++i) outside_hash_[i] = outside_mask_hash(i);
+}
+
+// Block lowest_'s MLP runs its masked units only when its sites are the fc1 rows / fc2 columns
+// (the paper's sites) on a backend with the unit ops; otherwise evaluate runs the whole MLP.
+void EditSession::prepare_mlp_units() {
+    if (!vit_.backend().has_unit_ops()) return;
+    std::vector<int32_t> rows1, cols2;
+    const std::string p = "blocks." + std::to_string(lowest_) + ".mlp.";
+    for (const EditSite& st : sites_) {
+        if (st.block != lowest_) continue;
+        const std::vector<int32_t>& u = units_.at(st.name);
+        if (st.name == p + "fc1.weight" && st.unit == VE_UNIT_ROW) rows1 = u;
+        else if (st.name == p + "fc2.weight" && st.unit == VE_UNIT_COL) cols2 = u;
+        else return;
+    }
+    mlp_units_ = std::make_unique<MlpUnits>(vit_.prepare_mlp_units(mlp_in_, lowest_, rows1, cols2));
+}
+
+// FNV-1a over the bits of site i's weights outside its masked units (rows or columns).
+uint64_t EditSession::outside_mask_hash(size_t i) const {
+    const EditSite& st = sites_[i];
+    const std::vector<float> w = weights_[i].download();
+    std::vector<char> masked(static_cast<size_t>(st.units), 0);
+    for (int32_t u : units_.at(st.name)) masked[static_cast<size_t>(u)] = 1;
+    const bool rows = st.unit == VE_UNIT_ROW;
+    uint64_t h = 1469598103934665603ull;
+    for (int64_t r = 0; r < st.rows; ++r) {
+        if (rows && masked[static_cast<size_t>(r)]) continue;
+        for (int64_t c = 0; c < st.cols; ++c) {
+            if (!rows && masked[static_cast<size_t>(c)]) continue;
+            uint32_t bits;
+            std::memcpy(&bits, &w[static_cast<size_t>(r * st.cols + c)], sizeof bits);
+            h = (h ^ bits) * 1099511628211ull;
+        }
+    }
+    return h;
+}
+
+void EditSession::check_outside_masks() const {
+    for (size_t i = 0; i < outside_hash_.size(); ++i)
+        if (outside_mask_hash(i) != outside_hash_[i])
+            throw Error("the editor changed " + sites_[i].name + " outside its masked " +
+                        (sites_[i].unit == VE_UNIT_ROW ? "rows" : "columns") + ", which editors must not do");
 }
 
 bool EditSession::weights_finite() const {

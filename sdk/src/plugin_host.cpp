@@ -104,6 +104,8 @@ EditOutcome run_edit(EditSession& session, LocatorInstance& locator, EditorInsta
     ve_edit_report r;
     try {
         r = editor.edit(session);
+        out.edit_s = seconds_since(t1);
+        session.check_outside_masks();
     } catch (const std::exception& e) {
         session.restore();
         throw Error(std::string(e.what()) + "; the model was restored");
@@ -111,7 +113,6 @@ EditOutcome run_edit(EditSession& session, LocatorInstance& locator, EditorInsta
         session.restore();
         throw;
     }
-    out.edit_s = seconds_since(t1);
     out.time_s = seconds_since(t0);
     if (!std::isfinite(r.loss) || !session.weights_finite()) {
         session.restore();

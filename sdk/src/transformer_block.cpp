@@ -3,7 +3,9 @@
 // Attention runs on strided views of the fused qkv buffer [N, T, 3, heads, hd]: head h of
 // image n is a [T, hd] matrix with row stride 3D, so the batched GEMMs over (n, h) need no
 // transposes or copies.
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "vitedit/transformer_block.hpp"
 
@@ -131,6 +133,78 @@ void block_forward_mlp(Backend& be, const BlockParams& p, const Tensor& x_mid, c
     be.add(out2, x_mid.reshape({R, D}), out2);
 }
 
+namespace {
+// Positions of `sub` (sorted, a subset of `set`) within `set` (sorted).
+std::vector<int32_t> positions_in(const std::vector<int32_t>& set, const std::vector<int32_t>& sub) {
+    std::vector<int32_t> pos;
+    pos.reserve(sub.size());
+    for (int32_t u : sub) pos.push_back(static_cast<int32_t>(std::lower_bound(set.begin(), set.end(), u) - set.begin()));
+    return pos;
+}
+std::vector<int32_t> units_at(const std::vector<int32_t>& set, const std::vector<int32_t>& pos) {
+    std::vector<int32_t> u;
+    u.reserve(pos.size());
+    for (int32_t i : pos) u.push_back(set[static_cast<size_t>(i)]);
+    return u;
+}
+}  // namespace
+
+MlpUnits mlp_units_prepare(Backend& be, const BlockParams& p, const Tensor& x_mid, const Tensor& ln2,
+                           const std::vector<int32_t>& rows1, const std::vector<int32_t>& cols2) {
+    if (p.fc1_w.ndim() != 2 || p.fc2_w.ndim() != 2 || !be.has_unit_ops())
+        throw Error("mlp_units_prepare needs shared 2-D weights and a backend with the unit ops");
+    const int64_t N = x_mid.dim(0), T = x_mid.dim(1), D = x_mid.dim(2), R = N * T;
+    const int64_t H = p.fc1_w.dim(0);
+    MlpUnits mu;
+    std::set_union(rows1.begin(), rows1.end(), cols2.begin(), cols2.end(), std::back_inserter(mu.units));
+    for (int32_t u : mu.units)
+        if (u < 0 || u >= H) throw Error("mlp_units_prepare: unit " + std::to_string(u) + " outside 0.." + std::to_string(H - 1));
+    mu.pos1 = positions_in(mu.units, rows1);
+    mu.pos2 = positions_in(mu.units, cols2);
+    const int64_t k = static_cast<int64_t>(mu.units.size());
+    const std::vector<float> b1 = p.fc1_b.download();
+    std::vector<float> b1u;
+    for (int32_t u : mu.units) b1u.push_back(b1[static_cast<size_t>(u)]);
+    mu.b1 = be.from_host({k}, b1u);
+    // base = x_mid + fc2(act with U's columns zeroed): the other units' share, summed once.
+    Tensor act = be.empty({R, H});
+    be.linear_fwd(ln2, p.fc1_w, &p.fc1_b, VE_ACT_GELU, act);
+    if (k > 0) be.scatter_units(be.zeros({R, k}), VE_MASK_COLS, mu.units, act);
+    mu.base = be.empty({R, D});
+    linear_forward(be, act, p.fc2_w, &p.fc2_b, mu.base);
+    be.add(mu.base, x_mid.reshape({R, D}), mu.base);
+    return mu;
+}
+
+void block_forward_mlp_units(Backend& be, const BlockParams& p, const MlpUnits& mu, const Tensor& x_mid,
+                             const Tensor& ln2, const Tensor& out, BlockActivations* acts) {
+    const int64_t N = x_mid.dim(0), T = x_mid.dim(1), D = x_mid.dim(2), R = N * T;
+    const int64_t k = static_cast<int64_t>(mu.units.size());
+    if (mu.base.shape() != Shape{R, D}) throw Error("block_forward_mlp_units: the units were prepared for other inputs");
+    const Tensor out2 = out.reshape({R, D});
+    be.copy(mu.base, out2);
+    BlockActivations local;
+    BlockActivations& a = acts ? *acts : local;
+    a.x = x_mid;  // only its shape is read later
+    a.x_mid = x_mid;
+    a.ln2 = ln2;
+    a.units = &mu;
+    a.act = be.empty({R, k});
+    if (k == 0) return;
+    // The units' current weights (the editor moves them between passes).
+    Tensor w1 = be.empty({k, D}), w2 = be.empty({D, k});
+    be.gather_units(p.fc1_w, VE_MASK_ROWS, mu.units, w1);
+    be.gather_units(p.fc2_w, VE_MASK_COLS, mu.units, w2);
+    if (!acts) {
+        be.linear_fwd(ln2, w1, &mu.b1, VE_ACT_GELU, a.act);
+    } else {
+        a.hidden = be.empty({R, k});
+        be.linear_fwd(ln2, w1, &mu.b1, VE_ACT_NONE, a.hidden);
+        be.gelu_fwd(a.hidden, a.act);
+    }
+    be.gemm(false, true, 1.0f, a.act, w2, 1.0f, out2);
+}
+
 void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, const BlockActivations& a,
                     const Tensor& dout, const BlockGrads& g, float beta, const Tensor* dx) {
     const int64_t N = a.x.dim(0), T = a.x.dim(1), D = a.x.dim(2), R = N * T;
@@ -166,13 +240,26 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
     auto place = [&](const Tensor& gM, const Tensor& compact, int axis, const std::vector<int32_t>& index, const Tensor& whole) {
         if (!compact.defined()) be.scatter_units(gM, axis, index, whole);
     };
+    // Columns `index` of a full [R, H] activation, or of a compact one holding a.units only (the
+    // MLP-units forward) at positions `pos`; no gather when they are all of it, in order.
+    auto act_columns = [&](const Tensor& act, const std::vector<int32_t>& index, const std::vector<int32_t>* pos) {
+        const std::vector<int32_t>& at = pos ? *pos : index;
+        const int64_t k = static_cast<int64_t>(at.size());
+        if (k == act.dim(1)) return act;  // sorted and unique: all columns in order
+        Tensor sel = be.empty({R, k});
+        be.gather_units(act, VE_MASK_COLS, at, sel);
+        return sel;
+    };
+    if (a.units && (deepest > kFc1 || g.fc1_b.defined() || (g.fc1_w.defined() && !rows1) || (g.fc2_w.defined() && !cols2) ||
+                    (rows1 && *rows1 != units_at(a.units->units, a.units->pos1)) ||
+                    (cols2 && *cols2 != units_at(a.units->units, a.units->pos2))))
+        throw Error("block_backward: after the MLP-units forward only the prepared fc1 rows / fc2 columns have gradients");
     if (cols2) {
         // dW2[:, M] = dz^T @ act[:, M]
         const int64_t k = static_cast<int64_t>(cols2->size());
         if (k > 0) {
-            Tensor actM = be.empty({R, k}), gM = unit_grad(g.fc2_w_units, {D, k});
-            be.gather_units(a.act, VE_MASK_COLS, *cols2, actM);
-            be.gemm(true, false, 1.0f, dz, actM, 0.0f, gM);
+            Tensor gM = unit_grad(g.fc2_w_units, {D, k});
+            be.gemm(true, false, 1.0f, dz, act_columns(a.act, *cols2, a.units ? &a.units->pos2 : nullptr), 0.0f, gM);
             place(gM, g.fc2_w_units, VE_MASK_COLS, *cols2, g.fc2_w);
         }
         if (g.fc2_b.defined()) be.bias_grad(dz, g.fc2_b, beta);
@@ -186,9 +273,9 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
         // is needed. dW1[M, :] = (gelu'(h[:, M]) * (dz @ W2[:, M]))^T @ ln2.
         const int64_t k = static_cast<int64_t>(rows1->size());
         if (k == 0) return;
-        Tensor w2M = be.empty({D, k}), hM = be.empty({R, k}), dactM = be.empty({R, k}), dhM = be.empty({R, k});
+        Tensor w2M = be.empty({D, k}), dactM = be.empty({R, k}), dhM = be.empty({R, k});
         be.gather_units(p.fc2_w, VE_MASK_COLS, *rows1, w2M);
-        be.gather_units(a.hidden, VE_MASK_COLS, *rows1, hM);
+        const Tensor hM = act_columns(a.hidden, *rows1, a.units ? &a.units->pos1 : nullptr);
         be.gemm(false, false, 1.0f, dz, w2M, 0.0f, dactM);
         be.gelu_bwd(dactM, hM, dhM);
         Tensor gM = unit_grad(g.fc1_w_units, {k, D});

@@ -145,17 +145,25 @@ Vit::MlpInput Vit::forward_attention(const Tensor& tokens, int b) const {
     return MlpInput{a.x_mid, a.ln2};
 }
 
-Vit::Output Vit::forward_from_mlp(const MlpInput& in, int b, Activations* acts) const {
+Vit::Output Vit::forward_from_mlp(const MlpInput& in, int b, Activations* acts, const MlpUnits* units) const {
     if (b < 0 || b >= cfg_.depth) throw Error("block index " + std::to_string(b) + " out of range");
     if (acts) acts->blocks.assign(cfg_.depth, BlockActivations{});
     Tensor y = be_->empty(in.x_mid.shape());
-    block_forward_mlp(*be_, blocks_[b], in.x_mid, in.ln2, y, acts ? &acts->blocks[b] : nullptr);
+    BlockActivations* a = acts ? &acts->blocks[b] : nullptr;
+    if (units) block_forward_mlp_units(*be_, blocks_[b], *units, in.x_mid, in.ln2, y, a);
+    else block_forward_mlp(*be_, blocks_[b], in.x_mid, in.ln2, y, a);
     Output out = forward_suffix(y, b + 1, acts);
     if (acts) {
         acts->first_block = b;
         acts->mlp_first = true;
     }
     return out;
+}
+
+MlpUnits Vit::prepare_mlp_units(const MlpInput& in, int b, const std::vector<int32_t>& fc1_rows,
+                                const std::vector<int32_t>& fc2_cols) const {
+    if (b < 0 || b >= cfg_.depth) throw Error("block index " + std::to_string(b) + " out of range");
+    return mlp_units_prepare(*be_, blocks_[b], in.x_mid, in.ln2, fc1_rows, fc2_cols);
 }
 
 std::map<std::string, Tensor> Vit::make_grads(const std::vector<std::string>& names) const {

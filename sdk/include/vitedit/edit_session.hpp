@@ -58,6 +58,12 @@ public:
     void clear_masks();
     // Site weights back to their values when the session began.
     void restore();
+    // Throws vitedit::Error naming the site when a site weight changed outside its masked units
+    // since set_masks, which the editor ABI forbids: the edit would not be the sparse edit its
+    // mask reports, and the session relies on it (once masks are set, the lowest edit block's MLP
+    // runs its masked units only, MlpUnits, keeping the other units' share of its output from
+    // when they were set). run_edit checks after every edit.
+    void check_outside_masks() const;
     // True when any site weight or the loss went non-finite.
     bool weights_finite() const;
     // Site i's masked-unit gradient in compact form from now on (ve_edit_session.site_grad_units),
@@ -75,6 +81,11 @@ private:
     bool cls_last_ = true;            // no site in the last block: it runs for the CLS row only
     Tensor prefix_;                   // tokens entering block lowest_
     Vit::MlpInput mlp_in_;            // or, when its sites are all in its MLP, what that MLP reads
+    // Block lowest_'s MLP for its masked units only (built at the first evaluate after set_masks).
+    std::unique_ptr<MlpUnits> mlp_units_;
+    void prepare_mlp_units();
+    std::vector<uint64_t> outside_hash_;  // per site, of its weights outside its mask at set_masks
+    uint64_t outside_mask_hash(size_t site) const;
     std::map<std::string, std::vector<int32_t>> units_;  // masked units per site, once masks are set
     std::vector<Tensor> weights_, originals_, grads_, masks_;
     std::map<std::string, Tensor> unit_grads_;  // sites whose editor reads compact unit gradients

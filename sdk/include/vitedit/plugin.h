@@ -122,7 +122,8 @@ typedef struct ve_editor_entry {
     ve_status (*create)(const ve_host_api* host, const char* config, ve_plugin_instance* out,
                         char* err, uint64_t err_len);
     void (*destroy)(void* ctx);
-    /* Edit the session's site weights in place, changing only masked units. */
+    /* Edit the session's site weights in place, changing only masked units (the host checks
+     * after the edit: one that changed anything else is refused and the model restored). */
     ve_status (*edit)(void* ctx, const ve_edit_session* session, ve_edit_report* report);
     const char* (*last_error)(void* ctx);
 } ve_editor_entry;

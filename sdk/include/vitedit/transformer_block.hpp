@@ -38,6 +38,8 @@ struct BlockGrads {
     bool any() const;
 };
 
+struct MlpUnits;
+
 // What the backward pass needs from the forward pass of one block.
 struct BlockActivations {
     Tensor x;                    // block input [N, T, D]
@@ -49,6 +51,8 @@ struct BlockActivations {
     Tensor ln2, mean2, rstd2;
     Tensor hidden;               // fc1 output before GELU [N*T, H]
     Tensor act;                  // GELU output
+    // Set by block_forward_mlp_units: hidden and act hold only these units' columns [N*T, |U|].
+    const MlpUnits* units = nullptr;
 };
 
 struct BlockShape {
@@ -66,6 +70,29 @@ void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const
 // at fc1 (x_mid and ln2 are kept by reference). Without acts (inference) GELU is fused into fc1.
 void block_forward_mlp(Backend& be, const BlockParams& p, const Tensor& x_mid, const Tensor& ln2, const Tensor& out,
                        BlockActivations* acts);
+
+// The MLP half of a block in which only some hidden units change: fc1 rows `rows1` and fc2
+// columns `cols2` (the lowest block of an edit, whose other weights the editor may not write).
+// What the other units add to the output never changes, so it is summed once into `base`, and a
+// pass runs the changing units U = rows1 ∪ cols2 alone:
+//     out = base + gelu(ln2 W1[U]ᵀ + b1[U]) W2[:, U]ᵀ,   base = x_mid + b2 + Σ_{j∉U} act_j W2[:, j]
+// — 2·R·D·|U| multiply-adds instead of 2·R·D·H (a fifth at the paper's 10 % sparsity).
+struct MlpUnits {
+    std::vector<int32_t> units;       // U, sorted
+    std::vector<int32_t> pos1, pos2;  // where rows1 and cols2 sit in U
+    Tensor base;                      // [R, D]
+    Tensor b1;                        // [|U|] fc1 bias of U
+};
+// Builds the constant part from the block's current weights (x_mid [N, T, D], ln2 [N*T, D]).
+// rows1 / cols2: sorted, no repeats; shared 2-D weights and a backend with the unit ops.
+MlpUnits mlp_units_prepare(Backend& be, const BlockParams& p, const Tensor& x_mid, const Tensor& ln2,
+                           const std::vector<int32_t>& rows1, const std::vector<int32_t>& cols2);
+// out = the MLP half's output, as block_forward_mlp gives it while only U changed since prepare.
+// acts (optional) then serves block_backward for the fc1 rows / fc2 columns gradients (beta 0,
+// with BlockGrads::fc1_rows / fc2_cols equal to rows1 / cols2 and nothing below fc1 wanted);
+// `mu` must outlive them.
+void block_forward_mlp_units(Backend& be, const BlockParams& p, const MlpUnits& mu, const Tensor& x_mid,
+                             const Tensor& ln2, const Tensor& out, BlockActivations* acts);
 
 // Backpropagates dout through the block: parameter gradients go to `grads` (accumulated with
 // `beta`), and dx (if defined) receives the input gradient (overwritten). Work below what is

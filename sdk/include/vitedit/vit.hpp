@@ -66,7 +66,13 @@ public:
         Tensor ln2;    // [N*T, D] LayerNorm2(x_mid)
     };
     MlpInput forward_attention(const Tensor& tokens, int b) const;
-    Output forward_from_mlp(const MlpInput& in, int b, Activations* acts = nullptr) const;
+    // With `units` (prepare_mlp_units, on the same input and block), block b's MLP runs only the
+    // hidden units that change (see MlpUnits); backward then gives those units' fc1 rows / fc2
+    // columns gradients only.
+    Output forward_from_mlp(const MlpInput& in, int b, Activations* acts = nullptr,
+                            const MlpUnits* units = nullptr) const;
+    MlpUnits prepare_mlp_units(const MlpInput& in, int b, const std::vector<int32_t>& fc1_rows,
+                               const std::vector<int32_t>& fc2_cols) const;
 
     // Zero-initialized gradient buffers for the named parameters.
     std::map<std::string, Tensor> make_grads(const std::vector<std::string>& names) const;
