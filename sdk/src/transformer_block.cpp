@@ -1,8 +1,11 @@
 // vitedit — the pre-LN transformer block, forward and backward, over any backend.
 //
-// Attention runs on strided views of the fused qkv buffer [N, T, 3, heads, hd]: head h of
-// image n is a [T, hd] matrix with row stride 3D, so the batched GEMMs over (n, h) need no
-// transposes or copies.
+// Attention keeps q, k and v as separate token-major [N, T, D] parts of one [3, N, T, D] buffer
+// (the fused qkv weight runs as three products, one per part): head h of image n is then a
+// [T, hd] matrix with row stride D, so the batched GEMMs over (n, h) need no transposes or
+// copies. A fused [N, T, 3D] output would give row stride 3D instead, a layout oneDNN's
+// batched matmul does not take in its fast (brgemm) kernel: its fallback ran the bundled model's
+// QK^T at a third of the speed.
 #include <algorithm>
 #include <cmath>
 #include <iterator>
@@ -24,16 +27,37 @@ void linear_forward(Backend& be, const Tensor& x, const Tensor& w, const Tensor*
 
 namespace {
 
-// View of part `which` (0 = q, 1 = k, 2 = v) of a [N, T, 3D] buffer as [N, heads, T, hd].
-Tensor qkv_part(const Tensor& qkv, int which, int heads) {
-    const int64_t N = qkv.dim(0), T = qkv.dim(1), D3 = qkv.dim(2), D = D3 / 3, hd = D / heads;
-    return qkv.view({N, heads, T, hd}, {T * D3, hd, D3, 1}, which * D);
-}
-
 // View of a [N, T, D] buffer as [N, heads, T, hd].
 Tensor heads_view(const Tensor& x, int heads) {
     const int64_t N = x.dim(0), T = x.dim(1), D = x.dim(2), hd = D / heads;
     return x.view({N, heads, T, hd}, {T * D, hd, D, 1}, 0);
+}
+
+// Part i [N, T, D] of a stacked [P, N, T, D] buffer (q, k, v or k, v), as rows [N*T, D] or heads.
+Tensor part_rows(const Tensor& parts, int i) {
+    return parts.slice(i, i + 1).reshape({parts.dim(1) * parts.dim(2), parts.dim(3)});
+}
+Tensor part_heads(const Tensor& parts, int i, int heads) {
+    return heads_view(parts.slice(i, i + 1).reshape({parts.dim(1), parts.dim(2), parts.dim(3)}), heads);
+}
+
+// The rows [first*D, (first+P)*D) of a fused projection (w [*, D], b), one product per part:
+// parts[i] = x w_iᵀ + b_i, x [R, D], parts [P, N, T, D].
+void linear_parts(Backend& be, const Tensor& x, const Tensor& w, const Tensor& b, int first, const Tensor& parts) {
+    const int64_t D = parts.dim(3);
+    for (int i = 0; i < parts.dim(0); ++i) {
+        const int64_t lo = (first + i) * D;
+        const Tensor bi = b.slice(lo, lo + D);
+        linear_forward(be, x, w.slice(lo, lo + D), &bi, part_rows(parts, i));
+    }
+}
+// dx = Σ_i dparts[i] w_i (overwritten), the input gradient of linear_parts.
+void linear_parts_input_grad(Backend& be, const Tensor& dparts, const Tensor& w, int first, const Tensor& dx) {
+    const int64_t D = dparts.dim(3);
+    for (int i = 0; i < dparts.dim(0); ++i) {
+        const int64_t lo = (first + i) * D;
+        be.gemm(false, false, 1.0f, part_rows(dparts, i), w.slice(lo, lo + D), i == 0 ? 0.0f : 1.0f, dx);
+    }
 }
 
 // Weight gradient of a linear layer: dw = dy^T @ x (+ beta * dw), db = colsum(dy).
@@ -85,18 +109,18 @@ void block_forward(Backend& be, const BlockParams& p, const BlockShape& s, const
     be.layernorm_fwd(x2, p.norm1_w, p.norm1_b, s.ln_eps, a.ln1, acts ? &a.mean1 : nullptr,
                      acts ? &a.rstd1 : nullptr);
 
-    a.qkv = be.empty({N, T, 3 * D});
-    linear_forward(be, a.ln1, p.qkv_w, &p.qkv_b, a.qkv.reshape({R, 3 * D}));
+    a.qkv = be.empty({3, N, T, D});
+    linear_parts(be, a.ln1, p.qkv_w, p.qkv_b, 0, a.qkv);
 
     Tensor scores = be.empty({N, heads, T, T});
     // The 1/sqrt(hd) scale rides on the product (its alpha) rather than a pass of its own in the
     // softmax: the same multiply, one sweep over the T x T scores fewer.
-    be.gemm(false, true, scale, qkv_part(a.qkv, 0, heads), qkv_part(a.qkv, 1, heads), 0.0f, scores);
+    be.gemm(false, true, scale, part_heads(a.qkv, 0, heads), part_heads(a.qkv, 1, heads), 0.0f, scores);
     a.probs = be.empty({N, heads, T, T});
     be.softmax_fwd(scores, 1.0f, a.probs);
     scores = Tensor();
     a.attn = be.empty({N, T, D});
-    be.gemm(false, false, 1.0f, a.probs, qkv_part(a.qkv, 2, heads), 0.0f, heads_view(a.attn, heads));
+    be.gemm(false, false, 1.0f, a.probs, part_heads(a.qkv, 2, heads), 0.0f, heads_view(a.attn, heads));
 
     a.x_mid = be.empty({N, T, D});
     const Tensor xm2 = a.x_mid.reshape({R, D});
@@ -321,22 +345,23 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
     be.gemm(false, false, 1.0f, dxm, p.proj_w, 0.0f, dattn.reshape({R, D}));
     const Tensor dO = heads_view(dattn, heads);
     Tensor dP = be.empty({N, heads, T, T});
-    be.gemm(false, true, 1.0f, dO, qkv_part(a.qkv, 2, heads), 0.0f, dP);
-    Tensor dqkv = be.empty({N, T, 3 * D});
-    be.gemm(true, false, 1.0f, a.probs, dO, 0.0f, qkv_part(dqkv, 2, heads));  // dV = P^T dO
+    be.gemm(false, true, 1.0f, dO, part_heads(a.qkv, 2, heads), 0.0f, dP);
+    Tensor dqkv = be.empty({3, N, T, D});
+    be.gemm(true, false, 1.0f, a.probs, dO, 0.0f, part_heads(dqkv, 2, heads));  // dV = P^T dO
     Tensor dS = be.empty({N, heads, T, T});
     be.softmax_bwd(dP, a.probs, scale, dS);  // includes the 1/sqrt(hd) scale
     dP = Tensor();
-    be.gemm(false, false, 1.0f, dS, qkv_part(a.qkv, 1, heads), 0.0f, qkv_part(dqkv, 0, heads));  // dQ
-    be.gemm(true, false, 1.0f, dS, qkv_part(a.qkv, 0, heads), 0.0f, qkv_part(dqkv, 1, heads));   // dK
+    be.gemm(false, false, 1.0f, dS, part_heads(a.qkv, 1, heads), 0.0f, part_heads(dqkv, 0, heads));  // dQ
+    be.gemm(true, false, 1.0f, dS, part_heads(a.qkv, 0, heads), 0.0f, part_heads(dqkv, 1, heads));   // dK
     dS = Tensor();
     dattn = Tensor();
-    const Tensor dqkv2 = dqkv.reshape({R, 3 * D});
-    linear_param_grads(be, dqkv2, a.ln1, g.qkv_w, g.qkv_b, beta);
+    for (int i = 0; i < 3; ++i)
+        linear_param_grads(be, part_rows(dqkv, i), a.ln1, g.qkv_w.defined() ? g.qkv_w.slice(i * D, (i + 1) * D) : Tensor(),
+                           g.qkv_b.defined() ? g.qkv_b.slice(i * D, (i + 1) * D) : Tensor(), beta);
     if (deepest < kNorm1) return;
 
     Tensor dln1 = be.empty({R, D});
-    be.gemm(false, false, 1.0f, dqkv2, p.qkv_w, 0.0f, dln1);
+    linear_parts_input_grad(be, dqkv, p.qkv_w, 0, dln1);
     const Tensor* dn1w = g.norm1_w.defined() ? &g.norm1_w : nullptr;
     const Tensor* dn1b = g.norm1_b.defined() ? &g.norm1_b : nullptr;
     Tensor dx2;
@@ -353,11 +378,6 @@ namespace {
 Tensor row_heads(const Tensor& x, int heads) {
     const int64_t N = x.dim(0), D = x.dim(1), hd = D / heads;
     return x.view({N, heads, 1, hd}, {D, hd, D, 1}, 0);
-}
-// Part `which` (0 = k, 1 = v) of a [N, T, 2D] buffer as [N, heads, T, hd].
-Tensor kv_part(const Tensor& kv, int which, int heads) {
-    const int64_t N = kv.dim(0), T = kv.dim(1), D2 = kv.dim(2), D = D2 / 2, hd = D / heads;
-    return kv.view({N, heads, T, hd}, {T * D2, hd, D2, 1}, which * D);
 }
 }  // namespace
 
@@ -377,16 +397,15 @@ void block_forward_cls(Backend& be, const BlockParams& p, const BlockShape& s, c
     // q for the CLS rows, k and v for every token (rows D..3D of the fused qkv weight).
     a.q = be.empty({N, D});
     const Tensor wq = p.qkv_w.slice(0, D), bq = p.qkv_b.slice(0, D);
-    const Tensor wkv = p.qkv_w.slice(D, 3 * D), bkv = p.qkv_b.slice(D, 3 * D);
     linear_forward(be, a.ln1.view({N, D}, {T * D, 1}, 0), wq, &bq, a.q);
-    a.kv = be.empty({N, T, 2 * D});
-    linear_forward(be, a.ln1.reshape({R, D}), wkv, &bkv, a.kv.reshape({R, 2 * D}));
+    a.kv = be.empty({2, N, T, D});
+    linear_parts(be, a.ln1.reshape({R, D}), p.qkv_w, p.qkv_b, 1, a.kv);
     Tensor scores = be.empty({N, heads, 1, T});
-    be.gemm(false, true, scale, row_heads(a.q, heads), kv_part(a.kv, 0, heads), 0.0f, scores);  // scaled as above
+    be.gemm(false, true, scale, row_heads(a.q, heads), part_heads(a.kv, 0, heads), 0.0f, scores);  // scaled as above
     a.probs = be.empty({N, heads, 1, T});
     be.softmax_fwd(scores, 1.0f, a.probs);
     a.attn = be.empty({N, D});
-    be.gemm(false, false, 1.0f, a.probs, kv_part(a.kv, 1, heads), 0.0f, row_heads(a.attn, heads));
+    be.gemm(false, false, 1.0f, a.probs, part_heads(a.kv, 1, heads), 0.0f, row_heads(a.attn, heads));
     a.x_mid = be.empty({N, D});
     linear_forward(be, a.attn, p.proj_w, &p.proj_b, a.x_mid);
     Tensor xcls = be.empty({N, D});
@@ -428,18 +447,18 @@ void block_backward_cls(Backend& be, const BlockParams& p, const BlockShape& s, 
     be.gemm(false, false, 1.0f, dxm, p.proj_w, 0.0f, dattn);
     const Tensor dO = row_heads(dattn, heads);
     Tensor dP = be.empty({N, heads, 1, T});
-    be.gemm(false, true, 1.0f, dO, kv_part(a.kv, 1, heads), 0.0f, dP);
-    Tensor dkv = be.empty({N, T, 2 * D});
-    be.gemm(true, false, 1.0f, a.probs, dO, 0.0f, kv_part(dkv, 1, heads));  // dV = P^T dO
+    be.gemm(false, true, 1.0f, dO, part_heads(a.kv, 1, heads), 0.0f, dP);
+    Tensor dkv = be.empty({2, N, T, D});
+    be.gemm(true, false, 1.0f, a.probs, dO, 0.0f, part_heads(dkv, 1, heads));  // dV = P^T dO
     Tensor dS = be.empty({N, heads, 1, T});
     be.softmax_bwd(dP, a.probs, scale, dS);
     Tensor dq = be.empty({N, D});
-    be.gemm(false, false, 1.0f, dS, kv_part(a.kv, 0, heads), 0.0f, row_heads(dq, heads));  // dQ
-    be.gemm(true, false, 1.0f, dS, row_heads(a.q, heads), 0.0f, kv_part(dkv, 0, heads));   // dK
+    be.gemm(false, false, 1.0f, dS, part_heads(a.kv, 0, heads), 0.0f, row_heads(dq, heads));  // dQ
+    be.gemm(true, false, 1.0f, dS, row_heads(a.q, heads), 0.0f, part_heads(dkv, 0, heads));   // dK
     // Back through the projections to LayerNorm 1's output, then its input; the residual path
     // carries dxm to the CLS rows only.
     Tensor dln1 = be.empty({N, T, D});
-    be.gemm(false, false, 1.0f, dkv.reshape({R, 2 * D}), p.qkv_w.slice(D, 3 * D), 0.0f, dln1.reshape({R, D}));
+    linear_parts_input_grad(be, dkv, p.qkv_w, 1, dln1.reshape({R, D}));
     be.gemm(false, false, 1.0f, dq, p.qkv_w.slice(0, D), 1.0f, dln1.view({N, D}, {T * D, 1}, 0));
     const Tensor dx2 = dx.reshape({R, D});
     be.fill(dx2, 0.0f);

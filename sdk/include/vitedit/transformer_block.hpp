@@ -44,7 +44,7 @@ struct MlpUnits;
 struct BlockActivations {
     Tensor x;                    // block input [N, T, D]
     Tensor ln1, mean1, rstd1;    // [N*T, D], [N*T], [N*T]
-    Tensor qkv;                  // [N, T, 3D]
+    Tensor qkv;                  // [3, N, T, D]: q, k, v (token-major parts)
     Tensor probs;                // [N, heads, T, T]
     Tensor attn;                 // [N, T, D] attention output before proj
     Tensor x_mid;                // x + attention branch
@@ -106,7 +106,7 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
 // dx [N, T, D] (overwritten) from dout [N, D]. Shared (not per-sample) weights.
 struct ClsBlockActivations {
     Tensor x, ln1, mean1, rstd1;  // all tokens
-    Tensor q, kv;                 // [N, D] CLS query, [N, T, 2D] keys and values
+    Tensor q, kv;                 // [N, D] CLS query, [2, N, T, D] keys and values
     Tensor probs;                 // [N, heads, 1, T]
     Tensor attn, x_mid, ln2, mean2, rstd2, hidden, act;  // CLS rows
 };
