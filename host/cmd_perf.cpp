@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -113,6 +114,46 @@ nlohmann::json op_profile(int times) {
                        {"ms", t.seconds * 1e3 / times},
                        {"gflops", t.flops > 0 ? t.flops / t.seconds * 1e-9 : 0.0}});
     return out;
+}
+
+// The GEMM floor of profiled work: each of its products (keys "gemmTN MxKxN", "linear MxKxN",
+// "linear+gelu MxKxN"; batched ones as one 2-D product of the same M x K x N, no bias) run alone
+// on dense operands that stay hot, the median of 15 runs, times its calls per repetition. It is
+// what the products cost at their shapes on this backend, with nothing around them: a figure
+// cannot come closer to its limit than its floor does (that part of the distance is the GEMM
+// library's at these shapes, the rest is ours).
+double gemm_floor_s(Backend& be, const nlohmann::json& prof) {
+    double total = 0;
+    for (const auto& p : prof) {
+        const std::string op = p["op"].get<std::string>();
+        const size_t sp = op.find(' ');
+        if (sp == std::string::npos) continue;
+        const std::string kind = op.substr(0, sp);
+        const bool linear = kind == "linear" || kind == "linear+gelu";
+        if (!linear && !(kind.size() == 6 && kind.rfind("gemm", 0) == 0)) continue;
+        long long M = 0, K = 0, N = 0;
+        if (std::sscanf(op.c_str() + sp + 1, "%lldx%lldx%lld", &M, &K, &N) != 3 || M <= 0 || K <= 0 || N <= 0) continue;
+        const bool ta = !linear && kind[4] == 'T', tb = linear || kind[5] == 'T';
+        Tensor a = be.empty(ta ? Shape{K, M} : Shape{M, K}), b = be.empty(tb ? Shape{N, K} : Shape{K, N}), c = be.empty({M, N});
+        be.fill(a, 0.5f);
+        be.fill(b, 0.25f);
+        auto run = [&] {
+            if (linear) be.linear_fwd(a, b, nullptr, kind == "linear" ? VE_ACT_NONE : VE_ACT_GELU, c);
+            else be.gemm(ta, tb, 1.0f, a, b, 0.0f, c);
+        };
+        for (int i = 0; i < 3; ++i) run();
+        be.synchronize();
+        std::vector<double> t;
+        for (int i = 0; i < 15; ++i) {
+            const auto t0 = Clock::now();
+            run();
+            be.synchronize();
+            t.push_back(since(t0));
+        }
+        std::sort(t.begin(), t.end());
+        total += t[t.size() / 2] * p["calls"].get<double>();
+    }
+    return total;
 }
 
 // what: "an edit step", "an evaluation of the set"; wall_s: that work's time in the profiled run.
@@ -243,6 +284,7 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
                                {"eval_gemm_gflops", w.eval_rate * 1e-9}});
     const double rss_mb = peak_rss_mb();
     nlohmann::json profile, eval_profile;
+    double step_floor_s = 0, eval_floor_s = 0, floor_rate = 0;
     if (o.profile) {
         // One more evaluation and the same edit once more, every op timed (the edit ends at the
         // same weights).
@@ -261,6 +303,16 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
         Backend::set_profiling(false);
         profile = op_profile(std::max(1, p.steps));
         if (!json) print_profile(label, "an edit step", profile, p.step_s);
+        // The floors, against a limit at the rate measured right after them.
+        step_floor_s = gemm_floor_s(*be, profile);
+        eval_floor_s = gemm_floor_s(*be, eval_profile) / static_cast<double>(E);
+        floor_rate = probe();
+        if (!json)
+            std::cerr << "perf: " << label << ": GEMM floor (each product alone, hot, median of 15): step "
+                      << std::setprecision(3) << step_floor_s * 1e3 << " ms = "
+                      << step_floor_s / (step_round.step_flops / floor_rate) << "x its limit, evaluation "
+                      << eval_floor_s * 1e3 << " ms per image = " << eval_floor_s / (eval_round.eval_flops / floor_rate)
+                      << "x its limit (GEMM rate now " << std::setprecision(4) << floor_rate * 1e-9 << " GFLOP/s)\n";
     }
 
     nlohmann::json j = {{"model", label},
@@ -283,6 +335,11 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
     if (o.profile) {
         j["vitedit"]["step_profile"] = profile;
         j["vitedit"]["eval_profile"] = eval_profile;
+        j["vitedit"]["step_gemm_floor_s"] = step_floor_s;
+        j["vitedit"]["step_gemm_floor_vs_limit"] = step_floor_s / (step_round.step_flops / floor_rate);
+        j["vitedit"]["eval_gemm_floor_s_per_image"] = eval_floor_s;
+        j["vitedit"]["eval_gemm_floor_vs_limit"] = eval_floor_s / (eval_round.eval_flops / floor_rate);
+        j["vitedit"]["floor_gemm_gflops"] = floor_rate * 1e-9;
     }
 
     if (o.peers.empty()) return j;
@@ -476,7 +533,8 @@ int cmd_perf(const std::vector<std::string>& args) {
                                                   "(to time `vitedit edit --json` on them)")
         ("tolerance", po::value<double>()->default_value(1e-5, "1e-5"), "largest |vitedit - reference| allowed in the edited weights (else exit 3)")
         ("seed", po::value<uint64_t>()->default_value(7), "seed of the random ViT-B/16 weights")
-        ("profile", "also time every backend op of the edit step (a separate, untimed run) and print where the time goes")
+        ("profile", "also time every backend op of the edit step and of an evaluation (a separate, untimed run), print "
+                    "where the time goes, and each figure's GEMM floor (its products each run alone)")
         ("json", "print one JSON object");
     add_backend_option(desc);
     add_plugin_options(desc);
