@@ -56,7 +56,7 @@ typedef struct ve_backend_ops {
     /* ---- GEMM ---------------------------------------------------------------------------- */
     /* c = alpha * op(a) @ op(b) + beta * c, op(x) = x or x^T over the LAST TWO dims.
      * ndim 2..4, identical leading (batch) dims on a, b, c: this is the strided-batched form
-     * used for attention heads (views into the qkv buffer). Any strides. */
+     * used for attention heads (views into the q, k, v parts). Any strides. */
     ve_status (*gemm)(void* ctx, int32_t trans_a, int32_t trans_b, float alpha, const ve_tensor* a,
                       const ve_tensor* b, float beta, const ve_tensor* c);
 
