@@ -34,7 +34,7 @@ struct BlockGrads {
     // With those subsets: where defined, the subset's gradient goes here in compact form —
     // [rows, D] for fc1, [D, cols] for fc2, in the subset's order — and fc1_w / fc2_w are not
     // written at all (an editor that updates only these units reads them without a gather).
-    Tensor fc1_w_units, fc2_w_units;
+    Tensor fc1_w_units{}, fc2_w_units{};
     bool any() const;
 };
 
