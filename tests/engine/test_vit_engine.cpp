@@ -144,14 +144,33 @@ TEST_CASE("engine gradients equal LibTorch autograd", "[engine]") {
     SECTION("an edit's fast path: cached prefix, CLS-only last block, masked neurons only") {
         // Sites fc1/fc2 of blocks 0 and 1 (block 0 is the lowest: its fc1 gradient comes from
         // the masked hidden units alone); block 2, the last, runs for the CLS row only.
-        // Both caches: the tokens entering block 0, or block 0's attention half too.
-        const bool from_mlp = GENERATE(false, true);
+        // Caches: the tokens entering block 0, or block 0's attention half too, or that and block
+        // 0's MLP on the masked units alone (MlpUnits; the unit ops needed): overlapping masks,
+        // an empty fc1 mask, every unit of fc1 and none of fc2.
+        enum Mode { kSuffix, kFromMlp, kUnits, kUnitsNoRows, kUnitsAllRows };
+        const int mode = GENERATE(kSuffix, kFromMlp, kUnits, kUnitsNoRows, kUnitsAllRows);
+        if (mode >= kUnits && !g_be->has_unit_ops()) return;
+        const bool from_mlp = mode != kSuffix;
+        std::vector<int32_t> rows = {0, 7, 8, 50, 95}, cols = {3, 4, 8, 90};
+        if (mode == kUnitsNoRows) rows.clear();
+        if (mode == kUnitsAllRows) {
+            rows.clear();
+            for (int32_t u = 0; u < c.mlp_hidden; ++u) rows.push_back(u);
+            cols.clear();
+        }
         Vit::Activations a2;
         a2.cls_last = true;
         const Tensor tokens = vit.forward_prefix(vit.upload_images(flat(images), N), 0);
-        auto out2 = from_mlp ? vit.forward_from_mlp(vit.forward_attention(tokens, 0), 0, &a2) : vit.forward_suffix(tokens, 0, &a2);
-        require_close(out2.logits.download(), logits, 1e-4, false, "logits with the CLS-only last block");
-        const std::vector<int32_t> rows = {0, 7, 8, 50, 95}, cols = {3, 4, 90};
+        const Vit::MlpInput mlp_in = vit.forward_attention(tokens, 0);
+        MlpUnits mu;
+        if (mode >= kUnits) mu = vit.prepare_mlp_units(mlp_in, 0, rows, cols);
+        auto out2 = !from_mlp ? vit.forward_suffix(tokens, 0, &a2)
+                              : vit.forward_from_mlp(mlp_in, 0, &a2, mode >= kUnits ? &mu : nullptr);
+        require_close(out2.logits.download(), logits, 1e-4, false, "logits with the CLS-only last block, mode " + std::to_string(mode));
+        if (mode >= kUnits) {  // inference through the units gives the same logits
+            auto out3 = vit.forward_from_mlp(mlp_in, 0, nullptr, &mu);
+            require_close(out3.logits.download(), logits, 1e-4, false, "inference logits through the MLP units");
+        }
         std::map<std::string, std::vector<int32_t>> units;
         std::vector<std::string> names;
         for (int b : {0, 1}) {
@@ -166,6 +185,7 @@ TEST_CASE("engine gradients equal LibTorch autograd", "[engine]") {
         for (const auto& [name, g] : grads) {
             const bool is_fc1 = name.find("fc1") != std::string::npos;
             const auto& idx = is_fc1 ? rows : cols;
+            if (idx.empty()) continue;
             auto sel = torch::tensor(std::vector<int64_t>(idx.begin(), idx.end()));
             auto got = torch::from_blob(g.download().data(), {g.dim(0), g.dim(1)}, torch::kFloat).clone();
             require_close(flat(got.index_select(is_fc1 ? 0 : 1, sel)),
@@ -176,6 +196,12 @@ TEST_CASE("engine gradients equal LibTorch autograd", "[engine]") {
         if (from_mlp) {
             auto below = vit.make_grads({"blocks.0.attn.proj.weight"});
             REQUIRE_THROWS_WITH(vit.backward(a2, dlogits, below), Catch::Contains("forward_from_mlp"));
+        }
+        if (mode == kUnits) {  // gradients of other units than the prepared ones: refused
+            auto other = units;
+            other["blocks.0.mlp.fc1.weight"] = {1, 2};
+            auto g2 = vit.make_grads(names);
+            REQUIRE_THROWS_WITH(vit.backward(a2, dlogits, g2, 0.0f, &other), Catch::Contains("prepared"));
         }
     }
     SECTION("head only") {
