@@ -131,7 +131,7 @@ struct GemmPlanner::Plan {
     std::unordered_map<int, memory> packed_args;  // A and C as the plain plan feeds them
 };
 
-size_t GemmPlanner::KeyHash::operator()(const std::vector<int64_t>& k) const noexcept {
+size_t GemmPlanner::KeyHash::operator()(const Key& k) const noexcept {
     uint64_t h = 1469598103934665603ull;
     for (int64_t v : k) {
         h ^= static_cast<uint64_t>(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
@@ -150,19 +150,19 @@ const char* GemmPlanner::last_impl() const { return last_ ? last_->impl.c_str() 
 
 GemmPlanner::Plan& GemmPlanner::plan_for(bool ta, bool tb, float alpha, const View& a,
                                          const View& b, float beta, const View& c, const Epilogue& ep) {
-    std::vector<int64_t> key;
-    key.reserve(4 + 6 * VE_MAX_DIMS + 2);
-    key.push_back(ta);
-    key.push_back(tb);
-    key.push_back(a.nd);
+    Key key{};
+    size_t n = 0;
+    key[n++] = ta;
+    key[n++] = tb;
+    key[n++] = a.nd;
     for (const View* v : {&a, &b, &c})
         for (int i = 0; i < v->nd; ++i) {
-            key.push_back(v->shape[i]);
-            key.push_back(v->stride[i]);
+            key[n++] = v->shape[i];
+            key[n++] = v->stride[i];
         }
-    key.push_back(bits(alpha));
-    key.push_back(bits(beta));
-    key.push_back((ep.bias ? 1 : 0) | (ep.gelu ? 2 : 0));
+    key[n++] = bits(alpha);
+    key[n++] = bits(beta);
+    key[n++] = (ep.bias ? 1 : 0) | (ep.gelu ? 2 : 0);
     auto it = plans_.find(key);
     if (it != plans_.end()) return *it->second;
 

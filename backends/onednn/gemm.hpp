@@ -19,6 +19,7 @@
 // than the second core gains.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -69,8 +70,11 @@ public:
     struct Plan;
 
 private:
+    // What a plan depends on: transposes, rank, shapes and strides of A, B, C, alpha, beta, the
+    // epilogue; unused tail entries zero. Fixed size: looking a plan up allocates nothing.
+    using Key = std::array<int64_t, 3 + 6 * VE_MAX_DIMS + 3>;
     struct KeyHash {
-        size_t operator()(const std::vector<int64_t>& k) const noexcept;
+        size_t operator()(const Key& k) const noexcept;
     };
 
     Plan& plan_for(bool trans_a, bool trans_b, float alpha, const View& a, const View& b,
@@ -86,7 +90,7 @@ private:
     int64_t min_packed_;     // smallest B (elements) worth a packed copy
     bool pack_first_read_;
     int64_t serial_below_;   // multiply-adds below which a product runs on the calling thread
-    std::unordered_map<std::vector<int64_t>, std::unique_ptr<Plan>, KeyHash> plans_;
+    std::unordered_map<Key, std::unique_ptr<Plan>, KeyHash> plans_;
     std::vector<float> scratch_;
     const Plan* last_ = nullptr;
 };
