@@ -190,9 +190,12 @@ MlpUnits mlp_units_prepare(Backend& be, const BlockParams& p, const Tensor& x_mi
     std::vector<float> b1u;
     for (int32_t u : mu.units) b1u.push_back(b1[static_cast<size_t>(u)]);
     mu.b1 = be.from_host({k}, b1u);
-    // base = x_mid + fc2(act with U's columns zeroed): the other units' share, summed once.
-    Tensor act = be.empty({R, H});
-    be.linear_fwd(ln2, p.fc1_w, &p.fc1_b, VE_ACT_GELU, act);
+    // base = x_mid + fc2(act with U's columns zeroed): the other units' share, summed once (GELU
+    // as a pass, as the training forward computes it).
+    Tensor hidden = be.empty({R, H}), act = be.empty({R, H});
+    linear_forward(be, ln2, p.fc1_w, &p.fc1_b, hidden);
+    be.gelu_fwd(hidden, act);
+    hidden = Tensor();
     if (k > 0) be.scatter_units(be.zeros({R, k}), VE_MASK_COLS, mu.units, act);
     mu.base = be.empty({R, D});
     linear_forward(be, act, p.fc2_w, &p.fc2_b, mu.base);
