@@ -75,23 +75,30 @@ std::vector<float> random_images(const VitConfig& c, int64_t n, uint64_t seed) {
     return x;
 }
 
+// Seconds `run` takes on the backend, hot: three untimed calls, then the median of `reps`.
+template <class Run>
+double median_seconds(Backend& be, int reps, Run&& run) {
+    for (int i = 0; i < 3; ++i) run();
+    be.synchronize();
+    std::vector<double> t;
+    for (int i = 0; i < reps; ++i) {
+        const auto t0 = Clock::now();
+        run();
+        be.synchronize();
+        t.push_back(since(t0));
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+
 // The oneDNN (or whichever backend) f32 GEMM rate at the FFN shape: [T, D] x [H, D]^T.
 double gemm_rate(Backend& be, const VitConfig& c, int reps) {
     Tensor a = be.empty({c.tokens(), c.dim});
     Tensor w = be.zeros({c.mlp_hidden, c.dim}), y = be.empty({c.tokens(), c.mlp_hidden});
     be.fill(a, 0.5f);
     be.fill(w, 0.25f);
-    for (int i = 0; i < 3; ++i) be.gemm(false, true, 1.0f, a, w, 0.0f, y);
-    be.synchronize();
-    std::vector<double> t;
-    for (int i = 0; i < reps; ++i) {
-        const auto t0 = Clock::now();
-        be.gemm(false, true, 1.0f, a, w, 0.0f, y);
-        be.synchronize();
-        t.push_back(since(t0));
-    }
-    std::sort(t.begin(), t.end());
-    return 2.0 * c.tokens() * c.dim * c.mlp_hidden / t[t.size() / 2];
+    const double s = median_seconds(be, reps, [&] { be.gemm(false, true, 1.0f, a, w, 0.0f, y); });
+    return 2.0 * c.tokens() * c.dim * c.mlp_hidden / s;
 }
 
 // A program that runs the reference approach on the files perf writes (see perf_reference.cpp and
@@ -137,21 +144,10 @@ double gemm_floor_s(Backend& be, const nlohmann::json& prof) {
         Tensor a = be.empty(ta ? Shape{K, M} : Shape{M, K}), b = be.empty(tb ? Shape{N, K} : Shape{K, N}), c = be.empty({M, N});
         be.fill(a, 0.5f);
         be.fill(b, 0.25f);
-        auto run = [&] {
+        total += p["calls"].get<double>() * median_seconds(be, 15, [&] {
             if (linear) be.linear_fwd(a, b, nullptr, kind == "linear" ? VE_ACT_NONE : VE_ACT_GELU, c);
             else be.gemm(ta, tb, 1.0f, a, b, 0.0f, c);
-        };
-        for (int i = 0; i < 3; ++i) run();
-        be.synchronize();
-        std::vector<double> t;
-        for (int i = 0; i < 15; ++i) {
-            const auto t0 = Clock::now();
-            run();
-            be.synchronize();
-            t.push_back(since(t0));
-        }
-        std::sort(t.begin(), t.end());
-        total += t[t.size() / 2] * p["calls"].get<double>();
+        });
     }
     return total;
 }
