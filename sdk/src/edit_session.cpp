@@ -159,6 +159,14 @@ EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, s
         if (mlp_only) {
             mlp_in_ = vit_.forward_attention(prefix_, lowest_);
             prefix_ = Tensor();
+            // ... and once masks are set that MLP can run its masked units alone, when its sites
+            // are the fc1 rows / fc2 columns (the paper's sites) and the backend has the unit ops.
+            const std::string p = "blocks." + std::to_string(lowest_) + ".mlp.";
+            units_ok_ = be.has_unit_ops();
+            for (const auto& s : sites_)
+                if (s.block == lowest_ && !(s.name == p + "fc1.weight" && s.unit == VE_UNIT_ROW) &&
+                    !(s.name == p + "fc2.weight" && s.unit == VE_UNIT_COL))
+                    units_ok_ = false;
         }
     }
 
@@ -195,7 +203,7 @@ ve_edit_eval EditSession::evaluate(bool want_grads) {
     acts.cls_last = cls_last_;
     Vit::Output out;
     if (use_cache_ && mlp_in_.x_mid.defined()) {
-        if (!units_.empty() && !mlp_units_) prepare_mlp_units();
+        if (units_ok_ && !units_.empty() && !mlp_units_) prepare_mlp_units();
         out = vit_.forward_from_mlp(mlp_in_, lowest_, want_grads ? &acts : nullptr, mlp_units_.get());
     } else if (use_cache_) {
         out = vit_.forward_suffix(prefix_, lowest_, want_grads ? &acts : nullptr);
@@ -273,19 +281,11 @@ void EditSession::restore() {
     for (size_t i = 0; i < outside_hash_.size(); ++i) outside_hash_[i] = outside_mask_hash(i);
 }
 
-// Block lowest_'s MLP runs its masked units only when its sites are the fc1 rows / fc2 columns
-// (the paper's sites) on a backend with the unit ops; otherwise evaluate runs the whole MLP.
+// Block lowest_'s MLP on its masked units (units_ok_: its sites are fc1 rows / fc2 columns).
 void EditSession::prepare_mlp_units() {
-    if (!vit_.backend().has_unit_ops()) return;
     std::vector<int32_t> rows1, cols2;
-    const std::string p = "blocks." + std::to_string(lowest_) + ".mlp.";
-    for (const EditSite& st : sites_) {
-        if (st.block != lowest_) continue;
-        const std::vector<int32_t>& u = units_.at(st.name);
-        if (st.name == p + "fc1.weight" && st.unit == VE_UNIT_ROW) rows1 = u;
-        else if (st.name == p + "fc2.weight" && st.unit == VE_UNIT_COL) cols2 = u;
-        else return;
-    }
+    for (const EditSite& st : sites_)
+        if (st.block == lowest_) (st.unit == VE_UNIT_ROW ? rows1 : cols2) = units_.at(st.name);
     mlp_units_ = std::make_unique<MlpUnits>(vit_.prepare_mlp_units(mlp_in_, lowest_, rows1, cols2));
 }
 

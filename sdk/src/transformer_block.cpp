@@ -41,6 +41,13 @@ Tensor part_heads(const Tensor& parts, int i, int heads) {
     return heads_view(parts.slice(i, i + 1).reshape({parts.dim(1), parts.dim(2), parts.dim(3)}), heads);
 }
 
+// Weight gradient of a linear layer: dw = dy^T @ x (+ beta * dw), db = colsum(dy).
+void linear_param_grads(Backend& be, const Tensor& dy, const Tensor& x, const Tensor& dw,
+                        const Tensor& db, float beta) {
+    if (dw.defined()) be.gemm(true, false, 1.0f, dy, x, beta, dw);
+    if (db.defined()) be.bias_grad(dy, db, beta);
+}
+
 // The rows [first*D, (first+P)*D) of a fused projection (w [*, D], b), one product per part:
 // parts[i] = x w_iᵀ + b_i, x [R, D], parts [P, N, T, D].
 void linear_parts(Backend& be, const Tensor& x, const Tensor& w, const Tensor& b, int first, const Tensor& parts) {
@@ -51,6 +58,16 @@ void linear_parts(Backend& be, const Tensor& x, const Tensor& w, const Tensor& b
         linear_forward(be, x, w.slice(lo, lo + D), &bi, part_rows(parts, i));
     }
 }
+// Their weight and bias gradients into the matching rows of dw / db (either may be undefined).
+void linear_parts_param_grads(Backend& be, const Tensor& dparts, const Tensor& x, const Tensor& dw, const Tensor& db,
+                              int first, float beta) {
+    const int64_t D = dparts.dim(3);
+    for (int i = 0; i < dparts.dim(0); ++i) {
+        const int64_t lo = (first + i) * D;
+        linear_param_grads(be, part_rows(dparts, i), x, dw.defined() ? dw.slice(lo, lo + D) : Tensor(),
+                           db.defined() ? db.slice(lo, lo + D) : Tensor(), beta);
+    }
+}
 // dx = Σ_i dparts[i] w_i (overwritten), the input gradient of linear_parts.
 void linear_parts_input_grad(Backend& be, const Tensor& dparts, const Tensor& w, int first, const Tensor& dx) {
     const int64_t D = dparts.dim(3);
@@ -58,13 +75,6 @@ void linear_parts_input_grad(Backend& be, const Tensor& dparts, const Tensor& w,
         const int64_t lo = (first + i) * D;
         be.gemm(false, false, 1.0f, part_rows(dparts, i), w.slice(lo, lo + D), i == 0 ? 0.0f : 1.0f, dx);
     }
-}
-
-// Weight gradient of a linear layer: dw = dy^T @ x (+ beta * dw), db = colsum(dy).
-void linear_param_grads(Backend& be, const Tensor& dy, const Tensor& x, const Tensor& dw,
-                        const Tensor& db, float beta) {
-    if (dw.defined()) be.gemm(true, false, 1.0f, dy, x, beta, dw);
-    if (db.defined()) be.bias_grad(dy, db, beta);
 }
 
 // The FFN linears with shared ([out, in]) or per-sample ([N, out, in]) weights; x [R, in],
@@ -165,11 +175,12 @@ std::vector<int32_t> positions_in(const std::vector<int32_t>& set, const std::ve
     for (int32_t u : sub) pos.push_back(static_cast<int32_t>(std::lower_bound(set.begin(), set.end(), u) - set.begin()));
     return pos;
 }
-std::vector<int32_t> units_at(const std::vector<int32_t>& set, const std::vector<int32_t>& pos) {
-    std::vector<int32_t> u;
-    u.reserve(pos.size());
-    for (int32_t i : pos) u.push_back(set[static_cast<size_t>(i)]);
-    return u;
+// Whether `index` is the units of `set` at positions `pos`.
+bool units_at(const std::vector<int32_t>& set, const std::vector<int32_t>& pos, const std::vector<int32_t>& index) {
+    if (pos.size() != index.size()) return false;
+    for (size_t j = 0; j < pos.size(); ++j)
+        if (set[static_cast<size_t>(pos[j])] != index[j]) return false;
+    return true;
 }
 }  // namespace
 
@@ -186,10 +197,10 @@ MlpUnits mlp_units_prepare(Backend& be, const BlockParams& p, const Tensor& x_mi
     mu.pos1 = positions_in(mu.units, rows1);
     mu.pos2 = positions_in(mu.units, cols2);
     const int64_t k = static_cast<int64_t>(mu.units.size());
-    const std::vector<float> b1 = p.fc1_b.download();
-    std::vector<float> b1u;
-    for (int32_t u : mu.units) b1u.push_back(b1[static_cast<size_t>(u)]);
-    mu.b1 = be.from_host({k}, b1u);
+    if (k > 0) {
+        mu.b1 = be.empty({k});
+        be.gather_units(p.fc1_b.reshape({1, H}), VE_MASK_COLS, mu.units, mu.b1.reshape({1, k}));
+    }
     // base = x_mid + fc2(act with U's columns zeroed): the other units' share, summed once (GELU
     // as a pass, as the training forward computes it).
     Tensor hidden = be.empty({R, H}), act = be.empty({R, H});
@@ -278,8 +289,8 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
         return sel;
     };
     if (a.units && (deepest > kFc1 || g.fc1_b.defined() || (g.fc1_w.defined() && !rows1) || (g.fc2_w.defined() && !cols2) ||
-                    (rows1 && *rows1 != units_at(a.units->units, a.units->pos1)) ||
-                    (cols2 && *cols2 != units_at(a.units->units, a.units->pos2))))
+                    (rows1 && !units_at(a.units->units, a.units->pos1, *rows1)) ||
+                    (cols2 && !units_at(a.units->units, a.units->pos2, *cols2))))
         throw Error("block_backward: after the MLP-units forward only the prepared fc1 rows / fc2 columns have gradients");
     if (cols2) {
         // dW2[:, M] = dz^T @ act[:, M]
@@ -358,9 +369,7 @@ void block_backward(Backend& be, const BlockParams& p, const BlockShape& s, cons
     be.gemm(true, false, 1.0f, dS, part_heads(a.qkv, 0, heads), 0.0f, part_heads(dqkv, 1, heads));   // dK
     dS = Tensor();
     dattn = Tensor();
-    for (int i = 0; i < 3; ++i)
-        linear_param_grads(be, part_rows(dqkv, i), a.ln1, g.qkv_w.defined() ? g.qkv_w.slice(i * D, (i + 1) * D) : Tensor(),
-                           g.qkv_b.defined() ? g.qkv_b.slice(i * D, (i + 1) * D) : Tensor(), beta);
+    linear_parts_param_grads(be, dqkv, a.ln1, g.qkv_w, g.qkv_b, 0, beta);
     if (deepest < kNorm1) return;
 
     Tensor dln1 = be.empty({R, D});

@@ -81,7 +81,9 @@ private:
     bool cls_last_ = true;            // no site in the last block: it runs for the CLS row only
     Tensor prefix_;                   // tokens entering block lowest_
     Vit::MlpInput mlp_in_;            // or, when its sites are all in its MLP, what that MLP reads
-    // Block lowest_'s MLP for its masked units only (built at the first evaluate after set_masks).
+    // Block lowest_'s MLP for its masked units only (built at the first evaluate after set_masks,
+    // where units_ok_).
+    bool units_ok_ = false;
     std::unique_ptr<MlpUnits> mlp_units_;
     void prepare_mlp_units();
     std::vector<uint64_t> outside_hash_;  // per site, of its weights outside its mask at set_masks

@@ -81,7 +81,7 @@ struct MlpUnits {
     std::vector<int32_t> units;       // U, sorted
     std::vector<int32_t> pos1, pos2;  // where rows1 and cols2 sit in U
     Tensor base;                      // [R, D]
-    Tensor b1;                        // [|U|] fc1 bias of U
+    Tensor b1;                        // [|U|] fc1 bias of U (undefined when U is empty)
 };
 // Builds the constant part from the block's current weights (x_mid [N, T, D], ln2 [N*T, D]).
 // rows1 / cols2: sorted, no repeats; shared 2-D weights and a backend with the unit ops.
