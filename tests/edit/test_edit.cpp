@@ -246,7 +246,7 @@ TEST_CASE("an editor writing outside its mask is refused and the model restored"
     Vit vit(g_be, f.cfg, f.weights);
     EditSession session(vit, ffn_sites(f.cfg, {1, 2}), vit.upload_images(f.chw(), 2), f.labels, 5, tensors_hash(f.weights));
     LocatorInstance loc(reg, parse_plugin_spec("saliency:sparsity=0.2", "locator"));
-    EditorInstance ed(reg, parse_plugin_spec("unmasked:lr=1e-3,steps=2,stop_loss=0", "editor"));
+    EditorInstance ed(reg, parse_plugin_spec("unmasked", "editor"));
     try {
         run_edit(session, loc, ed);
         FAIL("the edit was accepted");
