@@ -26,10 +26,13 @@ install(TARGETS vitedit RUNTIME DESTINATION ${VITEDIT_INSTALL_BINDIR})
 
 set_target_properties(vitedit_headers PROPERTIES EXPORT_NAME headers)
 set_target_properties(vitedit_sdk PROPERTIES EXPORT_NAME sdk)
-install(TARGETS vitedit_headers vitedit_sdk EXPORT vitedit-targets
+set_target_properties(vitedit_eval PROPERTIES EXPORT_NAME eval)
+install(TARGETS vitedit_headers vitedit_sdk vitedit_eval EXPORT vitedit-targets
   LIBRARY DESTINATION ${VITEDIT_INSTALL_LIBDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/include/vitedit DESTINATION ${VITEDIT_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/eval/include/vitedit DESTINATION ${VITEDIT_INSTALL_INCLUDEDIR}
+  FILES_MATCHING PATTERN "*.hpp")
 install(EXPORT vitedit-targets NAMESPACE vitedit:: DESTINATION ${VITEDIT_INSTALL_CMAKEDIR})
 
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/vitedit-config.cmake.in

@@ -1,29 +1,27 @@
-// vitedit bench — the editing benchmark protocol (DESIGN.md §3.1): for every failure group, each
-// failure in turn is the edit image; the edited model is scored on that image (SR), on the rest
-// of its group (GR) and on the locality set (LR); every edit starts from the original model.
+// vitedit bench — runs the editing benchmark (libvitedit_eval's Benchmark) for a protocol's
+// methods and sweeps, and prints what it measured: per sweep point SR, GR, LR, LR_sensitive; per
+// method its fronts and best points; for pairs of methods ΔGR at matched locality with a 95 %
+// paired-bootstrap interval. The protocol logic lives in the library; this file parses and prints.
 #include <algorithm>
-#include <chrono>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <numeric>
-#include <random>
+#include <set>
 #include <sstream>
 
 #include <boost/filesystem.hpp>
 #include <nlohmann/json.hpp>
 
-#include "bench_summary.hpp"
 #include "chain.hpp"
 #include "cli.hpp"
 #include "mpi_world.hpp"
 #include "progress.hpp"
 #include "svg_plot.hpp"
-#include "vitedit/dataset.hpp"
+#include "vitedit/eval/benchmark.hpp"
+#include "vitedit/eval/compare.hpp"
+#include "vitedit/eval/protocol.hpp"
+#include "vitedit/eval/records_json.hpp"
 #include "vitedit/hash.hpp"
-#include "vitedit/image_set.hpp"
 #include "vitedit/model.hpp"
-#include "vitedit/plugin_host.hpp"
 #include "vitedit/safetensors.hpp"
 
 namespace vitedit::cli {
@@ -31,42 +29,7 @@ namespace vitedit::cli {
 namespace {
 
 namespace fs = boost::filesystem;
-
-struct Group {
-    std::string name;
-    int label = 0;
-    std::vector<float> chw;  // its images, model input
-    int64_t n = 0;
-};
-
-std::vector<Group> load_groups(const std::string& root, const VitConfig& cfg) {
-    if (!fs::is_directory(root)) throw Error(root + ": not a directory of failure groups");
-    std::vector<fs::path> dirs;
-    for (fs::directory_iterator it(root), end; it != end; ++it)
-        if (fs::is_directory(it->path())) dirs.push_back(it->path());
-    std::sort(dirs.begin(), dirs.end());
-    std::vector<Group> groups;
-    for (const auto& d : dirs) {
-        Group g;
-        g.name = d.filename().string();
-        std::string cls;
-        if (!parse_class_folder(g.name, &g.label, &cls))
-            throw Error(d.string() + ": a group folder's name must start with its label (e.g. 6_shirt_heldout)");
-        if (g.label >= cfg.num_classes) throw Error(d.string() + ": label " + std::to_string(g.label) + " is out of range");
-        std::vector<std::string> files;
-        for (fs::directory_iterator it(d), end; it != end; ++it)
-            if (fs::is_regular_file(it->path()) && it->path().filename().string()[0] != '.') files.push_back(it->path().string());
-        std::sort(files.begin(), files.end());
-        for (const auto& f : files) {
-            auto x = to_model_input(load_image(f), cfg);
-            g.chw.insert(g.chw.end(), x.begin(), x.end());
-            ++g.n;
-        }
-        if (g.n >= 1) groups.push_back(std::move(g));
-    }
-    if (groups.empty()) throw Error(root + ": no failure groups found");
-    return groups;
-}
+using eval::Axis;
 
 struct SweepAxis {
     std::string target;  // "locator" or "editor"
@@ -74,268 +37,290 @@ struct SweepAxis {
     std::vector<std::string> values;
 };
 
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream ss(text);
+    std::string v;
+    while (std::getline(ss, v, ','))
+        if (!v.empty()) out.push_back(v);
+    return out;
+}
+
 SweepAxis parse_sweep(const std::string& text) {
     const auto eq = text.find('=');
     if (eq == std::string::npos || eq == 0) throw UsageError("--sweep '" + text + "': expected key=v1,v2,...");
     SweepAxis a;
-    std::string key = text.substr(0, eq);
+    const std::string key = text.substr(0, eq);
     if (key.rfind("locator.", 0) == 0) a.target = "locator", a.key = key.substr(8);
     else if (key.rfind("editor.", 0) == 0) a.target = "editor", a.key = key.substr(7);
     else if (key == "sparsity" || key == "seed") a.target = "locator", a.key = key;
-    else a.target = "editor", a.key = key;  // lr, steps, c, ...
-    std::stringstream ss(text.substr(eq + 1));
-    std::string v;
-    while (std::getline(ss, v, ','))
-        if (!v.empty()) a.values.push_back(v);
+    else a.target = "editor", a.key = key;  // lr, steps, ...
+    a.values = split_list(text.substr(eq + 1));
     if (a.values.empty()) throw UsageError("--sweep '" + text + "': no values");
     return a;
 }
 
-struct Tally {
-    double sr = 0, gr = 0, lr = 0, time = 0, steps = 0;
-    int edits = 0, gr_edits = 0;
-    void add(double s, double g, bool has_g, double l, double t, int st) {
-        sr += s, lr += l, time += t, steps += st, ++edits;
-        if (has_g) gr += g, ++gr_edits;
-    }
-    nlohmann::json json() const {
-        return {{"SR", edits ? sr / edits : 0}, {"GR", gr_edits ? gr / gr_edits : 0}, {"LR", edits ? lr / edits : 0},
-                {"edits", edits}, {"time_s", edits ? time / edits : 0}, {"steps", edits ? steps / edits : 0}};
-    }
-};
-
-// The score of one edit (one job of the benchmark).
-struct EditScore {
-    double sr = 0, gr = 0, lr = 0, time_s = 0;
-    bool has_gr = false;
-    int steps = 0;
-};
-
-// Scores travel between ranks as JSON: [[job, SR, GR, has GR, LR, s, steps], ...]. Doubles
-// round-trip exactly, so rank 0 sums the same numbers a single process would.
-std::string encode_scores(const std::vector<std::pair<size_t, EditScore>>& scores) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& [job, s] : scores) j.push_back({job, s.sr, s.gr, s.has_gr, s.lr, s.time_s, s.steps});
-    return j.dump();
+// The protocol's options for whatever the command line left unset: stored into vm as if typed.
+// Returns what was applied, as "--key=value" words.
+std::vector<std::string> apply_protocol(const eval::Protocol& p, const po::options_description& desc, po::variables_map& vm) {
+    std::set<std::string> given;
+    for (const auto& [k, v] : vm)
+        if (!v.defaulted()) given.insert(k);
+    std::vector<std::string> words;
+    for (const auto& o : eval::protocol_defaults(p, given)) words.push_back("--" + o.key + "=" + o.value);
+    po::store(po::command_line_parser(words).options(desc).run(), vm);
+    po::notify(vm);
+    return words;
 }
-void decode_scores(const std::string& text, std::vector<EditScore>& into) {
-    for (const auto& e : nlohmann::json::parse(text)) {
-        const size_t job = e[0].get<size_t>();
-        if (job >= into.size()) throw Error("bench: a rank returned the result of job " + std::to_string(job) + " of " +
-                                            std::to_string(into.size()));
-        into[job] = EditScore{e[1].get<double>(), e[2].get<double>(), e[4].get<double>(), e[5].get<double>(),
-                              e[3].get<bool>(), e[6].get<int>()};
-    }
+
+// The FT baseline for the main editor's settings: the paper's FT is RMSprop plus the penalty,
+// so it takes the editor's step settings and its own options.
+PluginSpec baseline_editor(const PluginSpec& baseline, const PluginSpec& editor) {
+    if (baseline.name != "ft-l1" && baseline.name != "ft-l2")
+        throw UsageError("--baseline " + baseline.name + ": the baselines are ft-l1 and ft-l2");
+    PluginSpec e{baseline.name, {}};
+    for (const char* k : {"lr", "steps", "stop_loss", "alpha", "eps"})
+        if (editor.options.count(k)) e.options[k] = editor.options.at(k);
+    for (const auto& [k, v] : baseline.options) e.options[k] = v;
+    return e;
+}
+
+std::string run_label(const eval::BenchRun& r) { return r.sweep_value.empty() ? "" : r.sweep_key + "=" + r.sweep_value; }
+
+std::string fmt(const std::optional<double>& v, int precision = 3) {
+    if (!v) return "-";
+    std::ostringstream o;
+    o << std::showpos << std::fixed << std::setprecision(precision) << *v;
+    return o.str();
 }
 
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& args) {
     po::options_description desc("options");
+    std::string protocol_help = "a named set of the options below (any option given beside it wins): ";
+    for (const auto& p : eval::protocols()) protocol_help += "\n  " + p.name + ": " + p.summary;
     desc.add_options()
         ("model", po::value<std::string>()->required(), "model (.safetensors)")
-        ("bench", po::value<std::string>(), "benchmark folder written by `vitedit bench-data` (groups/ and locality/)")
+        ("bench", po::value<std::string>(), "benchmark folder written by `vitedit bench-data` (groups/, locality-typical/, locality-sensitive/)")
         ("groups", po::value<std::string>(), "failure groups folder: <label>_<name>/<image>")
-        ("locality", po::value<std::string>(), "locality set folder: <label>/<image>")
-        ("locator", po::value<std::vector<std::string>>()->composing(),
-         "locator NAME[:key=val,...]; repeat to compare several (default: the default chain's)")
-        ("editor", po::value<std::string>(), "editor NAME[:key=val,...] (default rmsprop)")
+        ("locality", po::value<std::string>(), "typical locality set folder (<label>/<image>): LR")
+        ("locality-sensitive", po::value<std::string>(), "sensitive (narrow-margin) locality set folder: LR_sensitive")
+        ("protocol", po::value<std::string>()->default_value(eval::default_protocol()), protocol_help.c_str())
+        ("locator", po::value<std::vector<std::string>>()->composing(), "a method: locator NAME[:key=val,...] with the editor (repeatable)")
+        ("baseline", po::value<std::vector<std::string>>()->composing(),
+         "a method: ft-l1 or ft-l2[:key=val] on every site neuron, with the editor's lr/steps/stop_loss (repeatable)")
+        ("editor", po::value<std::string>(), "editor NAME[:key=val,...] of the locator methods (default rmsprop)")
         ("edit-blocks", po::value<std::string>(), "edit sites' blocks, e.g. 7,8,9")
-        ("sweep", po::value<std::string>(), "sweep one option: sparsity=0.02,0.05,0.1 (locator), lr=... or c=... (editor), "
+        ("sweep", po::value<std::string>(), "the locator methods' sweep: sparsity=0.02,0.05,0.1 (locator), lr=... (editor), "
                                             "or locator.KEY= / editor.KEY=")
+        ("penalty", po::value<std::string>(), "the baselines' sweep of their penalty weight c: 0.1,0.01,0")
         ("group", po::value<std::vector<std::string>>()->composing(), "only this group (folder name; repeatable)")
         ("max-edits-per-group", po::value<int>()->default_value(0), "edit at most N images per group (seeded choice; 0 = all)")
-        ("seed", po::value<uint64_t>()->default_value(0), "seed for the choice of edit images and for locators")
-        ("json", po::value<std::string>(), "write the results as JSON here")
-        ("plot", po::value<std::string>(), "write a GR-vs-LR plot (SVG) here")
-        ("min-lr", po::value<double>()->default_value(Floors{}.min_lr), "locality floor of the per-locator 'best GR' summary")
-        ("min-sr", po::value<double>()->default_value(Floors{}.min_sr), "success floor of the per-locator 'best GR' summary");
+        ("seed", po::value<uint64_t>()->default_value(0), "seed for the choice of edit images, locators and the bootstrap")
+        ("compare", po::value<std::vector<std::string>>()->composing(), "print ΔGR at matched locality of method A over B: A,B (repeatable; "
+                                                                       "the JSON holds every pair)")
+        ("bootstrap", po::value<int>()->default_value(2000), "bootstrap replicates of the ΔGR intervals")
+        ("json", po::value<std::string>(), "write the results (with per-edit records) as JSON here")
+        ("plot", po::value<std::string>(), "write the GR-LR plot (SVG, one panel per locality axis) here")
+        ("min-lr", po::value<double>()->default_value(0.99), "typical-locality floor of the per-method 'best GR' summary")
+        ("min-lr-sensitive", po::value<double>()->default_value(0.85), "sensitive-locality floor of the 'best GR' summary")
+        ("min-sr", po::value<double>()->default_value(0.99), "success floor of the fronts and of the 'best GR' summary");
     add_cache_option(desc);
     add_backend_option(desc);
     add_plugin_options(desc);
     po::variables_map vm;
-    if (!parse("bench", "--model M (--bench DIR | --groups DIR --locality DIR) [--locator ..] [--editor ..] [--sweep k=v,..]",
+    if (!parse("bench", "--model M (--bench DIR | --groups DIR --locality DIR --locality-sensitive DIR) [--protocol NAME] [options]",
                desc, args, vm))
         return 0;
-    std::string groups_dir, locality_dir;
-    if (vm.count("bench")) {
-        groups_dir = (fs::path(vm["bench"].as<std::string>()) / "groups").string();
-        locality_dir = (fs::path(vm["bench"].as<std::string>()) / "locality").string();
+    World& world = World::get();
+    const std::string model_path = vm["model"].as<std::string>();
+    const eval::Protocol* protocol = nullptr;
+    try {
+        protocol = &eval::find_protocol(vm["protocol"].as<std::string>());
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--protocol: ") + e.what());
     }
-    if (vm.count("groups")) groups_dir = vm["groups"].as<std::string>();
-    if (vm.count("locality")) locality_dir = vm["locality"].as<std::string>();
-    if (groups_dir.empty() || locality_dir.empty()) throw UsageError("give --bench DIR, or --groups DIR and --locality DIR");
+    std::vector<std::string> applied;
+    try {
+        applied = apply_protocol(*protocol, desc, vm);
+    } catch (const po::error& e) {
+        throw UsageError(std::string("--protocol ") + protocol->name + ": " + e.what());
+    }
+    // The protocol names the learned locator; a model without a meta-trained hypernetwork runs the rest.
+    const bool methods_from_protocol = std::any_of(applied.begin(), applied.end(), [](const std::string& w) {
+        return w.rfind("--locator=", 0) == 0 || w.rfind("--baseline=", 0) == 0;
+    });
+    const bool have_hypernet = default_locator(model_path).rfind("hypernet", 0) == 0;
 
-    const ModelFile model = load_model(vm["model"].as<std::string>());
-    const VitConfig& cfg = model.config;
-    std::vector<PluginSpec> locators;
-    if (vm.count("locator"))
-        for (const auto& l : vm["locator"].as<std::vector<std::string>>()) locators.push_back(parse_plugin_spec(l, "--locator"));
-    else
-        locators.push_back(parse_plugin_spec(default_locator(vm["model"].as<std::string>()), "default locator"));
-    const PluginSpec editor_spec = parse_plugin_spec(vm.count("editor") ? vm["editor"].as<std::string>() : kDefaultEditor, "--editor");
-    const std::vector<int> blocks = vm.count("edit-blocks") ? parse_blocks(vm["edit-blocks"].as<std::string>()) : default_edit_blocks(cfg.depth);
-    SweepAxis sweep;
-    if (vm.count("sweep")) sweep = parse_sweep(vm["sweep"].as<std::string>());
-    const uint64_t seed = vm["seed"].as<uint64_t>();
-    const int max_edits = vm["max-edits-per-group"].as<int>();
+    eval::BenchmarkFolders folders;
+    if (vm.count("bench")) {
+        try {
+            folders = eval::benchmark_folders(vm["bench"].as<std::string>());
+        } catch (const std::runtime_error& e) {
+            throw UsageError(e.what());
+        }
+    }
+    if (vm.count("groups")) folders.groups = vm["groups"].as<std::string>();
+    if (vm.count("locality")) folders.typical = vm["locality"].as<std::string>();
+    if (vm.count("locality-sensitive")) folders.sensitive = vm["locality-sensitive"].as<std::string>();
+    if (folders.groups.empty() || folders.typical.empty() || folders.sensitive.empty())
+        throw UsageError("give --bench DIR, or --groups DIR, --locality DIR and --locality-sensitive DIR");
     for (const char* key : {"json", "plot"})
         if (vm.count(key) && !fs::is_directory(fs::absolute(vm[key].as<std::string>()).parent_path()))
             throw UsageError(std::string("--") + key + ": the output directory does not exist");
 
-    // Every plugin of the chain is created (and its options checked) before any work.
+    const ModelFile model = load_model(model_path);
+    const VitConfig& cfg = model.config;
+    const PluginSpec editor_spec = parse_plugin_spec(vm.count("editor") ? vm["editor"].as<std::string>() : kDefaultEditor, "--editor");
+    const std::vector<int> blocks = vm.count("edit-blocks") ? parse_blocks(vm["edit-blocks"].as<std::string>()) : default_edit_blocks(cfg.depth);
+    SweepAxis sweep;
+    if (vm.count("sweep")) sweep = parse_sweep(vm["sweep"].as<std::string>());
+    const std::vector<std::string> penalties = vm.count("penalty") ? split_list(vm["penalty"].as<std::string>()) : std::vector<std::string>{};
+    const uint64_t seed = vm["seed"].as<uint64_t>();
+
+    // The runs — every method at every point of its sweep. Every plugin is created (and its
+    // options checked) before any work.
     Registry& reg = registry(vm);
-    struct Run { PluginSpec locator, editor; std::string param; double sparsity = 0; };
-    std::vector<Run> runs;
-    for (const auto& l : locators) {
-        const size_t points = sweep.values.empty() ? 1 : sweep.values.size();
-        for (size_t i = 0; i < points; ++i) {
-            Run r{l, editor_spec, "", 0.0};
-            if (!sweep.values.empty()) {
-                (sweep.target == "locator" ? r.locator : r.editor).options[sweep.key] = sweep.values[i];
-                r.param = sweep.values[i];
-            }
+    std::vector<eval::BenchRun> runs;
+    std::vector<std::string> methods, notes;
+    auto add_method = [&](std::string name, const std::vector<eval::BenchRun>& points) {
+        while (std::find(methods.begin(), methods.end(), name) != methods.end()) name += "'";
+        methods.push_back(name);
+        for (auto r : points) {
+            r.method = name;
             if (!r.locator.options.count("seed")) r.locator.options["seed"] = std::to_string(seed);
             LocatorInstance check_l(reg, r.locator);
             EditorInstance check_e(reg, r.editor);
             r.sparsity = check_l.sparsity();
             runs.push_back(r);
         }
+    };
+    std::vector<std::string> locator_texts;
+    if (vm.count("locator")) locator_texts = vm["locator"].as<std::vector<std::string>>();
+    else if (!vm.count("baseline")) locator_texts.push_back(default_locator(model_path));
+    for (const auto& text : locator_texts) {
+        const PluginSpec l = parse_plugin_spec(text, "--locator");
+        if (l.name == "hypernet" && methods_from_protocol && !have_hypernet) {
+            notes.push_back("the model has no meta-trained hypernetwork (" + companion_path(model_path, ".hypernet.safetensors") +
+                            "): the protocol's hypernet method is left out");
+            continue;
+        }
+        std::vector<eval::BenchRun> points;
+        // `all` keeps every neuron: a sweep of the budget does not change it.
+        const bool sweeps = !sweep.values.empty() && !(l.name == "all" && sweep.target == "locator" && sweep.key == "sparsity");
+        for (size_t i = 0; i < (sweeps ? sweep.values.size() : 1); ++i) {
+            eval::BenchRun r{"", l, editor_spec, "", "", 0.0};
+            if (sweeps) {
+                (sweep.target == "locator" ? r.locator : r.editor).options[sweep.key] = sweep.values[i];
+                r.sweep_key = sweep.key, r.sweep_value = sweep.values[i];
+            }
+            points.push_back(r);
+        }
+        add_method(l.name, points);
     }
+    if (vm.count("baseline"))
+        for (const auto& text : vm["baseline"].as<std::vector<std::string>>()) {
+            const PluginSpec b = parse_plugin_spec(text, "--baseline");
+            std::vector<eval::BenchRun> points;
+            for (size_t i = 0; i < std::max<size_t>(1, penalties.size()); ++i) {
+                eval::BenchRun r{"", PluginSpec{"all", {}}, baseline_editor(b, editor_spec), "", "", 0.0};
+                if (!penalties.empty()) r.editor.options["c"] = penalties[i], r.sweep_key = "c", r.sweep_value = penalties[i];
+                points.push_back(r);
+            }
+            add_method(b.name, points);
+        }
+    if (runs.empty()) throw UsageError("no method to run (give --locator or --baseline)");
+    std::vector<std::pair<std::string, std::string>> compare;
+    if (vm.count("compare"))
+        for (const auto& c : vm["compare"].as<std::vector<std::string>>()) {
+            const auto ab = split_list(c);
+            if (ab.size() != 2) throw UsageError("--compare '" + c + "': expected A,B (two method names)");
+            for (const auto& m : ab)
+                if (std::find(methods.begin(), methods.end(), m) == methods.end())
+                    throw UsageError("--compare: no method '" + m + "' in this run (methods: " +
+                                     [&] { std::string s; for (const auto& x : methods) s += (s.empty() ? "" : ", ") + x; return s; }() + ")");
+            compare.push_back({ab[0], ab[1]});
+        }
 
-    std::vector<Group> groups = load_groups(groups_dir, cfg);
+    std::vector<eval::FailureGroup> groups = eval::load_failure_groups(folders.groups, cfg);
     if (vm.count("group")) {
         const auto wanted = vm["group"].as<std::vector<std::string>>();
         for (const auto& w : wanted)
-            if (std::none_of(groups.begin(), groups.end(), [&](const Group& g) { return g.name == w; }))
-                throw UsageError("--group " + w + ": no such group in " + groups_dir);
-        groups.erase(std::remove_if(groups.begin(), groups.end(), [&](const Group& g) {
+            if (std::none_of(groups.begin(), groups.end(), [&](const eval::FailureGroup& g) { return g.name == w; }))
+                throw UsageError("--group " + w + ": no such group in " + folders.groups);
+        groups.erase(std::remove_if(groups.begin(), groups.end(), [&](const eval::FailureGroup& g) {
                          return std::find(wanted.begin(), wanted.end(), g.name) == wanted.end();
                      }), groups.end());
     }
-    const Dataset locality = load_image_folder(locality_dir);
-    std::vector<float> loc_chw;
-    for (const auto& img : locality.images) {
-        auto x = to_model_input(img, cfg);
-        loc_chw.insert(loc_chw.end(), x.begin(), x.end());
-    }
+    const eval::ModelImages typical = eval::load_model_images(folders.typical, cfg);
+    const eval::ModelImages sensitive = eval::load_model_images(folders.sensitive, cfg);
 
-    World& world = World::get();
     auto backend = create_rank_backend(reg, vm["backend"].as<std::string>(), backend_config(vm));
     check_precision(vm, *backend);
     Vit vit(backend, cfg, model.tensors);
-    const auto sites = ffn_sites(cfg, blocks);
-    const int lowest = *std::min_element(blocks.begin(), blocks.end());
     const std::string model_id = tensors_hash(model.tensors);
-    // One budget for the locality set and every group's set, in that order.
-    int64_t budget = cache_budget_bytes(vm), cached = 0, total_images = 0;
-    auto left = [&](const ImageSet& s) {
-        cached += s.cached_images();
-        total_images += s.size();
-        if (budget >= 0) budget = std::max<int64_t>(0, budget - s.cached_bytes());
-    };
-    ImageSet loc_set(vit, loc_chw, static_cast<int64_t>(locality.size()), lowest, 128, budget);
-    left(loc_set);
-    const std::vector<int32_t> loc_base = loc_set.predict();
-    std::vector<ImageSet> group_sets;
-    std::vector<std::vector<int64_t>> edit_images;
-    std::mt19937_64 rng(seed);
-    size_t total_edits = 0;
-    for (const auto& g : groups) {
-        group_sets.emplace_back(vit, g.chw, g.n, lowest, 128, budget);
-        left(group_sets.back());
-        std::vector<int64_t> idx(static_cast<size_t>(g.n));
-        std::iota(idx.begin(), idx.end(), 0);
-        if (max_edits > 0 && static_cast<int64_t>(idx.size()) > max_edits) {
-            std::shuffle(idx.begin(), idx.end(), rng);
-            idx.resize(static_cast<size_t>(max_edits));
-            std::sort(idx.begin(), idx.end());
-        }
-        total_edits += idx.size();
-        edit_images.push_back(idx);
-    }
-    if (world.root()) report_cache("evaluation images", cached, total_images, vm);
-    if (world.root())
-        std::cerr << "bench: " << groups.size() << " groups, " << total_edits << " edits per run, " << runs.size()
-                  << " runs, locality set " << locality.size() << " images, backend " << backend->name()
+    eval::Benchmark bench(vit, std::move(groups), typical, sensitive,
+                          {blocks, vm["max-edits-per-group"].as<int>(), seed, cache_budget_bytes(vm), model_id, model_path});
+    if (world.root()) {
+        std::cerr << "bench: protocol " << protocol->name;
+        for (const auto& w : applied) std::cerr << " " << w;
+        std::cerr << "\n";
+        for (const auto& n : notes) std::cerr << "bench: " << n << "\n";
+        report_cache("evaluation images", bench.cached_images(), bench.evaluation_images(), vm);
+        std::cerr << "bench: " << bench.groups().size() << " groups, " << bench.edits_per_run() << " edits per run, " << runs.size()
+                  << " runs of " << methods.size() << " methods, locality sets " << bench.typical_size() << " typical + "
+                  << bench.sensitive_size() << " sensitive images, backend " << backend->name()
                   << (world.size() > 1 ? ", shared by " + std::to_string(world.size()) + " MPI ranks" : std::string()) << "\n";
+    }
 
-    // The jobs — every (run, group, edit image) — in one fixed order. Each is a pure function of
-    // its inputs (every edit starts from the original model, the locator's seed is the run's), so
-    // rank r runs the jobs j with j % N == r and rank 0 adds the gathered scores up in job order:
-    // the same numbers for any N.
-    struct Job { size_t run, group; int64_t image; };
-    std::vector<Job> jobs;
-    for (size_t ri = 0; ri < runs.size(); ++ri)
-        for (size_t gi = 0; gi < groups.size(); ++gi)
-            for (int64_t e : edit_images[gi]) jobs.push_back({ri, gi, e});
-    std::vector<std::unique_ptr<LocatorInstance>> locators_of(runs.size());
-    std::vector<std::unique_ptr<EditorInstance>> editors_of(runs.size());
-
-    const int64_t per = static_cast<int64_t>(cfg.in_chans) * cfg.image_h() * cfg.image_w();
+    const std::vector<eval::BenchJob> jobs = bench.jobs(runs.size());
     const size_t stride = static_cast<size_t>(world.size());
     Progress progress(world.size() > 1 ? "bench (rank 0 of " + std::to_string(world.size()) + ")" : "bench",
                       static_cast<int64_t>((jobs.size() + stride - 1) / stride));
-    int64_t done = 0;
-    Tally mine;
-    std::vector<std::pair<size_t, EditScore>> my_scores;
-    for (size_t j = static_cast<size_t>(world.rank()); j < jobs.size(); j += stride) {
-        const Job& job = jobs[j];
-        const Run& run = runs[job.run];
-        if (!locators_of[job.run]) {
-            locators_of[job.run] = std::make_unique<LocatorInstance>(reg, run.locator);
-            editors_of[job.run] = std::make_unique<EditorInstance>(reg, run.editor);
-        }
-        LocatorInstance& locator = *locators_of[job.run];
-        const Group& g = groups[job.group];
-        const int64_t e = job.image;
-        std::vector<float> x(g.chw.begin() + e * per, g.chw.begin() + (e + 1) * per);
-        EditSession session(vit, sites, vit.upload_images(x, 1), {g.label}, locator.seed(), model_id, true,
-                            vm["model"].as<std::string>());
-        const EditOutcome r = run_edit(session, locator, *editors_of[job.run]);
-        const std::vector<int32_t> gp = group_sets[job.group].predict(), lp = loc_set.predict();
-        session.restore();
-        int gr_hits = 0;
-        for (int64_t i = 0; i < g.n; ++i) gr_hits += i != e && gp[i] == g.label;
-        int same = 0;
-        for (size_t i = 0; i < lp.size(); ++i) same += lp[i] == loc_base[i];
-        EditScore sc;
-        sc.gr = g.n > 1 ? static_cast<double>(gr_hits) / (g.n - 1) : 0;
-        sc.has_gr = g.n > 1;
-        sc.lr = lp.empty() ? 1.0 : static_cast<double>(same) / lp.size();
-        sc.sr = gp[e] == g.label ? 1.0 : 0.0;
-        sc.time_s = r.time_s;
-        sc.steps = r.steps;
-        my_scores.emplace_back(j, sc);
-        mine.add(sc.sr, sc.gr, sc.has_gr, sc.lr, sc.time_s, sc.steps);
-        ++done;
-        const nlohmann::json cur = mine.json();
-        progress.update(done, {{"SR", cur["SR"]}, {"GR", cur["GR"]}, {"LR", cur["LR"]}},
-                        run.locator.name + (run.param.empty() ? "" : " " + sweep.key + "=" + run.param));
-    }
+    std::vector<eval::EditRecord> mine;
+    const auto scored = eval::run_jobs(bench, reg, runs, jobs, static_cast<size_t>(world.rank()), stride,
+                                       [&](int64_t done, const eval::EditRecord& rec, const eval::BenchRun& run) {
+                                           mine.push_back(rec);
+                                           const eval::Summary cur = eval::summarize(mine);
+                                           progress.update(done, {{"SR", cur.sr}, {"GR", cur.gr}, {"LR", cur.lr}, {"LRs", cur.lr_sensitive}},
+                                                           run.method + (run.sweep_value.empty() ? "" : " " + run_label(run)));
+                                       });
     progress.finish();
-
-    const std::vector<std::string> gathered = world.gather(encode_scores(my_scores));
+    nlohmann::json sent = nlohmann::json::array();
+    for (const auto& [j, rec] : scored) sent.push_back({j, eval::to_json(rec)});
+    const std::vector<std::string> gathered = world.gather(sent.dump());
     if (!world.root()) return 0;
-    std::vector<EditScore> scores(jobs.size());
-    for (const auto& text : gathered) decode_scores(text, scores);
+    std::vector<eval::EditRecord> records(jobs.size());
+    for (const auto& text : gathered)
+        for (const auto& e : nlohmann::json::parse(text)) {
+            const size_t j = e[0].get<size_t>();
+            if (j >= jobs.size()) throw Error("bench: a rank returned job " + std::to_string(j) + " of " + std::to_string(jobs.size()));
+            records[j] = eval::record_from_json(e[1]);
+        }
+
+    // Per method, the edits of each sweep point.
+    std::vector<eval::MethodSweep> sweeps;
+    for (const auto& m : methods) sweeps.push_back({m, {}});
+    std::vector<std::vector<eval::EditRecord>> of_run(runs.size());
+    for (size_t j = 0; j < jobs.size(); ++j) of_run[jobs[j].run].push_back(records[j]);
+    for (size_t ri = 0; ri < runs.size(); ++ri) {
+        auto& ms = *std::find_if(sweeps.begin(), sweeps.end(), [&](const eval::MethodSweep& s) { return s.name == runs[ri].method; });
+        ms.points.push_back(of_run[ri]);
+    }
+    const double min_sr = vm["min-sr"].as<double>();
+    eval::BootstrapOptions bopt;
+    bopt.replicates = vm["bootstrap"].as<int>();
+    bopt.seed = seed;
+    bopt.min_sr = min_sr;
+    const eval::PairedBootstrap bootstrap(bench.groups().size(), bopt);
+    const Axis axes[] = {Axis::typical, Axis::sensitive};
 
     nlohmann::json out_runs = nlohmann::json::array();
-    size_t next = 0;  // the job index, in the order the jobs were made
     for (size_t ri = 0; ri < runs.size(); ++ri) {
-        const Run& run = runs[ri];
-        Tally all;
-        nlohmann::json per_group = nlohmann::json::object();
-        for (size_t gi = 0; gi < groups.size(); ++gi) {
-            Tally tg;
-            for (size_t k = 0; k < edit_images[gi].size(); ++k, ++next) {
-                const EditScore& sc = scores[next];
-                tg.add(sc.sr, sc.gr, sc.has_gr, sc.lr, sc.time_s, sc.steps);
-                all.add(sc.sr, sc.gr, sc.has_gr, sc.lr, sc.time_s, sc.steps);
-            }
-            per_group[groups[gi].name] = tg.json();
-        }
-        nlohmann::json j = all.json();
+        const eval::BenchRun& run = runs[ri];
+        nlohmann::json j = eval::to_json(eval::summarize(of_run[ri]));
+        j["method"] = run.method;
         j["locator"] = run.locator.name;
         j["editor"] = run.editor.name;
         nlohmann::json params = nlohmann::json::object();
@@ -343,44 +328,141 @@ int cmd_bench(const std::vector<std::string>& args) {
         for (const auto& [k, v] : run.editor.options) params["editor." + k] = v;
         params["locator.sparsity"] = std::to_string(run.sparsity);  // the budget in effect, default or not
         j["params"] = params;
-        if (!run.param.empty()) j["sweep"] = {{"key", sweep.key}, {"value", run.param}};
+        if (!run.sweep_value.empty()) j["sweep"] = {{"key", run.sweep_key}, {"value", run.sweep_value}};
+        nlohmann::json per_group = nlohmann::json::object();
+        for (size_t gi = 0; gi < bench.groups().size(); ++gi) {
+            std::vector<eval::EditRecord> g;
+            for (const auto& r : of_run[ri])
+                if (r.group == gi) g.push_back(r);
+            per_group[bench.groups()[gi].name] = eval::to_json(eval::summarize(g));
+        }
         j["groups"] = per_group;
+        nlohmann::json recs = nlohmann::json::array();
+        for (const auto& r : of_run[ri]) recs.push_back(eval::to_json(r));
+        j["records"] = recs;
         out_runs.push_back(j);
     }
 
     // Table.
-    std::cout << std::left << std::setw(12) << "locator" << std::setw(10) << "editor" << std::setw(14)
-              << (sweep.values.empty() ? "" : sweep.key) << std::right << std::setw(7) << "SR" << std::setw(7) << "GR"
-              << std::setw(7) << "LR" << std::setw(7) << "edits" << std::setw(9) << "s/edit" << std::setw(7) << "steps" << "\n";
+    std::cout << std::left << std::setw(12) << "method" << std::setw(10) << "editor" << std::setw(16) << "point" << std::right
+              << std::setw(7) << "SR" << std::setw(7) << "GR" << std::setw(7) << "LR" << std::setw(8) << "LR_s" << std::setw(7)
+              << "edits" << std::setw(9) << "s/edit" << std::setw(7) << "steps" << "\n";
     std::cout << std::fixed;
-    for (const auto& j : out_runs) {
-        std::cout << std::left << std::setw(12) << j["locator"].get<std::string>() << std::setw(10) << j["editor"].get<std::string>()
-                  << std::setw(14) << (j.contains("sweep") ? j["sweep"]["value"].get<std::string>() : "") << std::right
-                  << std::setprecision(3) << std::setw(7) << j["SR"].get<double>() << std::setw(7) << j["GR"].get<double>()
-                  << std::setw(7) << j["LR"].get<double>() << std::setw(7) << j["edits"].get<int>() << std::setw(9)
-                  << std::setprecision(2) << j["time_s"].get<double>() << std::setw(7) << std::setprecision(1)
-                  << j["steps"].get<double>() << "\n";
+    for (size_t ri = 0; ri < runs.size(); ++ri) {
+        const auto& j = out_runs[ri];
+        std::cout << std::left << std::setw(12) << runs[ri].method << std::setw(10) << runs[ri].editor.name << std::setw(16)
+                  << run_label(runs[ri]) << std::right << std::setprecision(3) << std::setw(7) << j["SR"].get<double>() << std::setw(7)
+                  << j["GR"].get<double>() << std::setw(7) << j["LR"].get<double>() << std::setw(8) << j["LR_sensitive"].get<double>()
+                  << std::setw(7) << j["edits"].get<int>() << std::setw(9) << std::setprecision(2) << j["time_s"].get<double>()
+                  << std::setw(7) << std::setprecision(1) << j["steps"].get<double>() << "\n";
     }
-    const nlohmann::json best = best_under_floors(out_runs, Floors{vm["min-lr"].as<double>(), vm["min-sr"].as<double>()});
-    print_best(std::cout, best);
+
+    // Best points under the floors, and the fronts.
+    const std::pair<Axis, double> floors[] = {{Axis::typical, vm["min-lr"].as<double>()}, {Axis::sensitive, vm["min-lr-sensitive"].as<double>()}};
+    nlohmann::json best = nlohmann::json::array(), fronts = nlohmann::json::object();
+    std::cout << "best GR with SR >= " << std::setprecision(2) << min_sr << ":\n";
+    for (const auto& ms : sweeps) {
+        nlohmann::json b = {{"method", ms.name}};
+        std::cout << "  " << std::left << std::setw(12) << ms.name << std::right;
+        for (const auto& [axis, floor] : floors) {
+            std::vector<eval::SweepPoint> pts;
+            for (const auto& p : ms.points) {
+                const eval::Summary s = eval::summarize(p);
+                pts.push_back({s.locality(axis), s.gr, s.sr});
+            }
+            const auto i = eval::best_point(pts, floor, min_sr);
+            nlohmann::json e = {{"axis", eval::axis_name(axis)}, {"min", floor}, {"GR", nullptr}};
+            std::cout << "  " << eval::axis_name(axis) << " >= " << std::setprecision(2) << floor << ": ";
+            if (i) {
+                size_t ri = 0;  // the run of this point
+                for (size_t k = 0, seen = 0; k < runs.size(); ++k)
+                    if (runs[k].method == ms.name && seen++ == *i) ri = k;
+                e["GR"] = pts[*i].gr, e["locality"] = pts[*i].lr, e["SR"] = pts[*i].sr, e["point"] = run_label(runs[ri]);
+                std::cout << "GR " << std::setprecision(3) << pts[*i].gr << " (" << std::setprecision(3) << pts[*i].lr
+                          << (run_label(runs[ri]).empty() ? "" : ", " + run_label(runs[ri])) << ")";
+            } else {
+                std::cout << "none";
+            }
+            b[eval::axis_name(axis)] = e;
+        }
+        std::cout << "\n";
+        best.push_back(b);
+        nlohmann::json f = nlohmann::json::object();
+        for (Axis axis : axes) {
+            nlohmann::json pts = nlohmann::json::array();
+            for (const auto& p : eval::front_of(ms, axis, min_sr).points) pts.push_back({p.lr, p.gr});
+            f[eval::axis_name(axis)] = pts;
+        }
+        fronts[ms.name] = f;
+    }
+
+    // ΔGR at matched locality: every ordered pair in the JSON, the asked ones printed.
+    auto delta_json = [](const eval::DeltaGr& d) {
+        nlohmann::json j = {{"delta", d.delta ? nlohmann::json(*d.delta) : nlohmann::json(nullptr)},
+                            {"ci95", d.lo ? nlohmann::json({*d.lo, *d.hi}) : nlohmann::json(nullptr)},
+                            {"replicates", d.replicates}, {"defined", d.defined}, {"significant", d.significant()}};
+        if (d.delta) j["lr_range"] = {d.lr_lo, d.lr_hi};
+        return j;
+    };
+    nlohmann::json comparisons = nlohmann::json::array();
+    for (size_t a = 0; a < sweeps.size(); ++a)
+        for (size_t b = 0; b < sweeps.size(); ++b) {
+            if (a == b) continue;
+            nlohmann::json c = {{"a", sweeps[a].name}, {"b", sweeps[b].name}};
+            for (Axis axis : axes) c[eval::axis_name(axis)] = delta_json(bootstrap.delta_gr(sweeps[a], sweeps[b], axis));
+            comparisons.push_back(c);
+        }
+    for (const auto& [a, b] : compare) {
+        const auto& ma = *std::find_if(sweeps.begin(), sweeps.end(), [&](const eval::MethodSweep& s) { return s.name == a; });
+        const auto& mb = *std::find_if(sweeps.begin(), sweeps.end(), [&](const eval::MethodSweep& s) { return s.name == b; });
+        for (Axis axis : axes) {
+            const eval::DeltaGr d = bootstrap.delta_gr(ma, mb, axis);
+            std::cout << "ΔGR " << a << " - " << b << " at matched " << eval::axis_name(axis) << ": ";
+            if (!d.delta) {
+                std::cout << "undefined (the fronts share no " << eval::axis_name(axis) << " range)\n";
+                continue;
+            }
+            std::cout << fmt(d.delta) << " [" << fmt(d.lo) << ", " << fmt(d.hi) << "] over " << eval::axis_name(axis) << " "
+                      << std::noshowpos << std::setprecision(3) << d.lr_lo << ".." << d.lr_hi << " ("
+                      << (d.significant() ? (*d.delta > 0 ? a + " ahead" : b + " ahead") : std::string("a tie: the interval holds 0"))
+                      << "; " << d.defined << "/" << d.replicates << " replicates)\n";
+        }
+    }
+
     if (vm.count("json")) {
-        nlohmann::json doc = {{"model", vm["model"].as<std::string>()}, {"model_hash", model_id}, {"seed", seed},
-                              {"groups", groups.size()}, {"locality", locality.size()}, {"runs", out_runs}, {"best", best},
-                              {"cached_images", cached}, {"evaluation_images", total_images}, {"peak_rss_mb", peak_rss_mb()}};
-        write_file_atomic(vm["json"].as<std::string>(), doc.dump(2) + "\n");
+        nlohmann::json group_names = nlohmann::json::array();
+        for (const auto& g : bench.groups()) group_names.push_back({{"name", g.name}, {"size", g.images.n}});
+        nlohmann::json doc = {{"model", model_path}, {"model_hash", model_id}, {"seed", seed},
+                              {"protocol", {{"name", protocol->name}, {"applied", applied}}},
+                              {"groups", group_names}, {"edit_images", bench.edit_images()},
+                              {"locality", {{"typical", bench.typical_size()}, {"sensitive", bench.sensitive_size()}}},
+                              {"runs", out_runs}, {"best", best}, {"fronts", fronts},
+                              {"comparisons", comparisons}, {"bootstrap", {{"replicates", bopt.replicates}, {"seed", bopt.seed}, {"min_SR", min_sr}}},
+                              {"cached_images", bench.cached_images()}, {"evaluation_images", bench.evaluation_images()},
+                              {"peak_rss_mb", peak_rss_mb()}};
+        write_file_atomic(vm["json"].as<std::string>(), doc.dump(1) + "\n");
     }
     if (vm.count("plot")) {
-        std::vector<Series> series;
-        for (const auto& j : out_runs) {
-            const std::string name = j["locator"].get<std::string>();
-            if (series.empty() || series.back().name != name) series.push_back(Series{name, {}, {}, {}});
-            series.back().x.push_back(j["LR"].get<double>());
-            series.back().y.push_back(j["GR"].get<double>());
-            series.back().labels.push_back(j.contains("sweep") ? j["sweep"]["value"].get<std::string>() : "");
+        std::vector<Panel> panels;
+        for (Axis axis : axes) {
+            Panel panel{std::string(eval::axis_name(axis)) + (axis == Axis::typical ? " (typical locality set)" : " (narrow-margin set)"), {}};
+            for (const auto& ms : sweeps) {
+                Series s{ms.name, {}, {}, {}, {}, {}, {}};
+                size_t k = 0;
+                for (size_t ri = 0; ri < runs.size(); ++ri) {
+                    if (runs[ri].method != ms.name) continue;
+                    const eval::Summary sum = eval::summarize(ms.points[k++]);
+                    s.x.push_back(sum.locality(axis)), s.y.push_back(sum.gr), s.fixed.push_back(sum.sr >= min_sr);
+                    s.labels.push_back(runs[ri].sweep_value);
+                }
+                for (const auto& p : eval::front_of(ms, axis, min_sr).points) s.front_x.push_back(p.lr), s.front_y.push_back(p.gr);
+                panel.series.push_back(s);
+            }
+            panels.push_back(panel);
         }
         write_file_atomic(vm["plot"].as<std::string>(),
-                          svg_line_plot("generalization vs locality (" + editor_spec.name + ")", "LR (locality rate)",
-                                        "GR (generalization rate)", series));
+                          svg_front_plot("generalization vs locality (protocol " + protocol->name + ", " + editor_spec.name + ")",
+                                         "GR (generalization rate)", panels));
     }
     return 0;
 }

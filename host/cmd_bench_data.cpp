@@ -1,7 +1,9 @@
 // vitedit bench-data — builds the editing benchmark (DESIGN.md §3.2) for a model, deterministically:
 //   groups/<label>_<class>_<kind>/   failures: held-out subpopulations the model gets wrong
 //                                    (natural shift) and synthetic renderings it gets wrong
-//   locality/<label>/                correct test images with the smallest top-1/top-2 margin
+//   locality-typical/<label>/        correct test images drawn at random (seeded), outside the held-out
+//                                    subpopulations and the groups' sources: LR
+//   locality-sensitive/<label>/      correct test images with the smallest top-1/top-2 margin: LR_sensitive
 //   manifest.json                    every group and image with its source, the model hash, seed
 // Every saved image is re-read and re-classified: a failure image is misclassified and a locality
 // image classified correctly exactly as `vitedit predict` sees the PNG.
@@ -20,6 +22,7 @@
 #include "evaluate.hpp"
 #include "renderings.hpp"
 #include "vitedit/dataset.hpp"
+#include "vitedit/eval/locality_sets.hpp"
 #include "vitedit/hash.hpp"
 #include "vitedit/holdout.hpp"
 #include "vitedit/model.hpp"
@@ -52,7 +55,8 @@ int cmd_bench_data(const std::vector<std::string>& args) {
         ("seed", po::value<uint64_t>()->default_value(0), "seed for renderings and subsampling")
         ("min-group", po::value<int>()->default_value(5), "drop groups with fewer failures")
         ("max-group", po::value<int>()->default_value(30), "keep at most this many failures per group (seeded choice)")
-        ("locality", po::value<int>()->default_value(300), "size of the locality set")
+        ("typical", po::value<int>()->default_value(2000), "size of the typical locality set (random correct predictions)")
+        ("sensitive", po::value<int>()->default_value(300), "size of the sensitive locality set (the narrowest-margin correct predictions)")
         ("renderings", po::value<std::string>()->default_value("inverted,textured,sketch"), "synthetic renderings to use: inverted, textured, sketch, upside-down, noisy, blurred")
         ("no-natural", po::bool_switch(), "no natural-shift groups (only the renderings)");
     add_backend_option(desc);
@@ -64,7 +68,9 @@ int cmd_bench_data(const std::vector<std::string>& args) {
     const fs::path parent = fs::absolute(out).parent_path();
     if (!fs::is_directory(parent)) throw UsageError("the folder " + parent.string() + " (where --out goes) does not exist");
     const uint64_t seed = vm["seed"].as<uint64_t>();
-    const int min_group = vm["min-group"].as<int>(), max_group = vm["max-group"].as<int>(), n_loc = vm["locality"].as<int>();
+    const int min_group = vm["min-group"].as<int>(), max_group = vm["max-group"].as<int>(), n_loc = vm["sensitive"].as<int>(),
+              n_typical = vm["typical"].as<int>();
+    if (n_loc < 0 || n_typical < 0) throw UsageError("--typical and --sensitive must not be negative");
 
     const ModelFile model = load_model(vm["model"].as<std::string>());
     const VitConfig& cfg = model.config;
@@ -149,19 +155,19 @@ int cmd_bench_data(const std::vector<std::string>& args) {
         }
         kept.push_back(std::move(g));
     }
-    // Locality: correct, not held out, smallest margin between the top two probabilities.
-    std::vector<std::pair<double, int64_t>> margins;
-    for (size_t i = 0; i < data.size(); ++i) {
-        if (held[i] || pred[i] != data.labels[i]) continue;
-        const float* l = &logits[i * K];
-        double mx = *std::max_element(l, l + K), z = 0;
-        std::vector<double> p(K);
-        for (int k = 0; k < K; ++k) z += p[k] = std::exp(static_cast<double>(l[k]) - mx);
-        std::partial_sort(p.begin(), p.begin() + 2, p.end(), std::greater<double>());
-        margins.push_back({(p[0] - p[1]) / z, static_cast<int64_t>(i)});
-    }
-    std::sort(margins.begin(), margins.end());
-    margins.resize(std::min(margins.size(), static_cast<size_t>(n_loc)));
+    // Locality. Sensitive: correct, not held out, smallest margin between the top two
+    // probabilities. Typical: a seeded random draw of the correct predictions that are neither
+    // held out nor the source of a failure image — what a user means by "the rest of my model".
+    std::vector<bool> in_group = held;
+    for (const auto& g : kept)
+        for (int64_t i : g.sources) in_group[static_cast<size_t>(i)] = true;
+    std::vector<double> margins;
+    const std::vector<int64_t> loc_src =
+        eval::pick_sensitive_set({&pred, &data.labels, &held}, logits, K, static_cast<size_t>(n_loc), &margins);
+    const std::vector<int64_t> typical = eval::draw_typical_set({&pred, &data.labels, &in_group}, static_cast<size_t>(n_typical), seed);
+    if (typical.size() < static_cast<size_t>(n_typical))
+        std::cerr << "bench-data: warning: only " << typical.size() << " images qualify for the typical locality set of "
+                  << n_typical << "\n";
 
     // Write into a temporary folder next to OUT, then re-read every file and re-check it as
     // `vitedit predict` would; only a complete, checked benchmark is renamed to OUT, so a failed
@@ -177,7 +183,6 @@ int cmd_bench_data(const std::vector<std::string>& args) {
     } staging{dir};
     fs::remove_all(dir);
     fs::create_directories(dir / "groups");
-    fs::create_directories(dir / "locality");
     nlohmann::json manifest = {{"model", vm["model"].as<std::string>()}, {"model_hash", tensors_hash(model.tensors)},
                                {"data", data.spec}, {"seed", seed}, {"min_group", min_group}, {"max_group", max_group}};
     Dataset check;
@@ -198,17 +203,22 @@ int cmd_bench_data(const std::vector<std::string>& args) {
         failures += g.sources.size();
         manifest["groups"].push_back(jg);
     }
-    std::vector<int64_t> loc_src;
-    for (const auto& [m, i] : margins) {
-        const int label = data.labels[static_cast<size_t>(i)];
-        fs::create_directories(dir / "locality" / std::to_string(label));
-        const std::string f = (dir / "locality" / std::to_string(label) / ("t" + std::to_string(i) + ".png")).string();
-        save_png(f, data.images[static_cast<size_t>(i)]);
-        files.push_back(f), check.labels.push_back(label), must_be_wrong.push_back(false);
-        loc_src.push_back(i);
-    }
-    manifest["locality"] = {{"dir", "locality"}, {"size", loc_src.size()}, {"sources", loc_src},
-                            {"max_margin", margins.empty() ? 0.0 : margins.back().first}};
+    auto write_locality = [&](const std::string& name, const std::vector<int64_t>& sources) {
+        fs::create_directories(dir / name);
+        for (int64_t i : sources) {
+            const int label = data.labels[static_cast<size_t>(i)];
+            fs::create_directories(dir / name / std::to_string(label));
+            const std::string f = (dir / name / std::to_string(label) / ("t" + std::to_string(i) + ".png")).string();
+            save_png(f, data.images[static_cast<size_t>(i)]);
+            files.push_back(f), check.labels.push_back(label), must_be_wrong.push_back(false);
+        }
+    };
+    write_locality("locality-sensitive", loc_src);
+    write_locality("locality-typical", typical);
+    manifest["locality_sensitive"] = {{"dir", "locality-sensitive"}, {"size", loc_src.size()}, {"sources", loc_src},
+                                      {"max_margin", margins.empty() ? 0.0 : margins.back()}};
+    manifest["locality_typical"] = {{"dir", "locality-typical"}, {"size", typical.size()}, {"sources", typical},
+                                    {"excludes", "held-out subpopulations, the groups' sources, misclassified images"}};
     for (const auto& f : files) check.images.push_back(load_image(f));
     const std::vector<int32_t> again = predict_dataset(vit, check);
     for (size_t k = 0; k < files.size(); ++k)
@@ -219,8 +229,8 @@ int cmd_bench_data(const std::vector<std::string>& args) {
     if (fs::exists(out)) fs::remove(out);  // an empty folder (checked above)
     fs::rename(dir, out);
     staging.keep = true;
-    std::cout << "wrote " << kept.size() << " failure groups (" << failures << " images) and a locality set of "
-              << loc_src.size() << " images to " << out.string() << "\n";
+    std::cout << "wrote " << kept.size() << " failure groups (" << failures << " images), a typical locality set of "
+              << typical.size() << " images and a sensitive one of " << loc_src.size() << " to " << out.string() << "\n";
     for (const auto& g : kept) std::cout << "  " << g.dir << ": " << g.sources.size() << "\n";
     if (kept.size() < 8 || failures < 80)
         std::cerr << "bench-data: warning: fewer than 8 groups or 80 failures; the benchmark is small\n";

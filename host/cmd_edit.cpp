@@ -12,6 +12,7 @@
 #include "chain.hpp"
 #include "cli.hpp"
 #include "vitedit/dataset.hpp"
+#include "vitedit/eval/metrics.hpp"
 #include "vitedit/hash.hpp"
 #include "vitedit/image_set.hpp"
 #include "vitedit/image.hpp"
@@ -72,7 +73,10 @@ int cmd_edit(const std::vector<std::string>& args) {
         ("patch", po::value<std::string>(), "write only the changed neurons + provenance here (.vtp)")
         ("force", "write the output even when the edit did not fix every image")
         ("generalization", po::value<std::string>(), "folder of other failures of the same kind: report GR, their accuracy after the edit")
-        ("locality", po::value<std::string>(), "locality set folder (<label>/<image>): report LR, the share of its predictions the edit leaves unchanged")
+        ("locality", po::value<std::string>(), "typical locality set folder (<label>/<image>, e.g. a benchmark's locality-typical/): "
+                                               "report LR, the share of its predictions the edit leaves unchanged")
+        ("locality-sensitive", po::value<std::string>(), "narrow-margin locality set folder (a benchmark's locality-sensitive/): report LR_sensitive")
+        ("drawdown", po::value<std::string>(), "data spec (e.g. fmnist:test): report the edit's drawdown, its accuracy before minus after")
         ("guard-locality", po::value<std::string>(), "locality guard: measure LR on this folder (<label>/<image>) after the edit and write "
                                                      "nothing (exit status 4) when it is below --min-lr, even with --force")
         ("min-lr", po::value<double>(), "the guard's threshold, in [0, 1] (default 0.97)")
@@ -164,28 +168,34 @@ int cmd_edit(const std::vector<std::string>& args) {
         }
     }
     // A locality set: the images with the frozen prefix cached, and their predictions before.
-    auto load_locality = [&](const std::string& dir, std::unique_ptr<ImageSet>& set, std::vector<int32_t>& before) {
-        const Dataset loc = load_image_folder(dir);
+    std::unique_ptr<ImageSet> sens_set, draw_set;
+    std::vector<int32_t> sens_before, draw_before, draw_labels;
+    // A set of images with the frozen prefix cached, and its predictions before the edit.
+    auto make_set = [&](const Dataset& d, const std::string& what, std::unique_ptr<ImageSet>& set, std::vector<int32_t>& before) {
         std::vector<float> l;
-        for (const auto& img : loc.images) {
+        for (const auto& img : d.images) {
             auto x = to_model_input(img, cfg);
             l.insert(l.end(), x.begin(), x.end());
         }
         // --cache-mb is one budget for every cached set: what the sets made before took is spent.
         int64_t budget = cache_budget_bytes(vm);
-        for (const ImageSet* other : {gen_set.get(), loc_set.get()})
+        for (const ImageSet* other : {gen_set.get(), loc_set.get(), sens_set.get(), draw_set.get()})
             if (budget >= 0 && other) budget = std::max<int64_t>(0, budget - other->cached_bytes());
-        set = std::make_unique<ImageSet>(vit, l, static_cast<int64_t>(loc.size()), lowest, 128, budget);
-        report_cache("locality images of " + dir, set->cached_images(), set->size(), vm);
+        set = std::make_unique<ImageSet>(vit, l, static_cast<int64_t>(d.size()), lowest, 128, budget);
+        report_cache(what, set->cached_images(), set->size(), vm);
         before = set->predict();
     };
-    auto locality_rate = [](ImageSet& set, const std::vector<int32_t>& before) {
-        const auto p = set.predict();
-        size_t same = 0;
-        for (size_t i = 0; i < p.size(); ++i) same += p[i] == before[i];
-        return static_cast<double>(same) / static_cast<double>(p.size());
+    auto load_locality = [&](const std::string& dir, std::unique_ptr<ImageSet>& set, std::vector<int32_t>& before) {
+        make_set(load_image_folder(dir), "locality images of " + dir, set, before);
     };
+    auto locality_rate = [](ImageSet& set, const std::vector<int32_t>& before) { return eval::locality_rate(set.predict(), before); };
     if (vm.count("locality")) load_locality(vm["locality"].as<std::string>(), loc_set, loc_before);
+    if (vm.count("locality-sensitive")) load_locality(vm["locality-sensitive"].as<std::string>(), sens_set, sens_before);
+    if (vm.count("drawdown")) {
+        const Dataset d = load_dataset(vm["drawdown"].as<std::string>());
+        draw_labels = d.labels;
+        make_set(d, "drawdown images of " + d.spec, draw_set, draw_before);
+    }
     std::unique_ptr<ImageSet> guard_set;
     std::vector<int32_t> guard_before;
     std::string guard_dir;
@@ -198,12 +208,11 @@ int cmd_edit(const std::vector<std::string>& args) {
     }
 
     const EditOutcome r = run_edit(session, locator, editor);
-    double gr = -1, lr = -1, guard_lr = -1;
-    if (gen_set) {
-        const auto p = gen_set->predict();
-        gr = static_cast<double>(std::count(p.begin(), p.end(), labels[0])) / static_cast<double>(p.size());
-    }
+    double gr = -1, lr = -1, lr_sens = -1, guard_lr = -1, acc_before = -1, acc_after = -1;
+    if (gen_set) gr = eval::generalization_rate(gen_set->predict(), labels[0]);
     if (loc_set) lr = locality_rate(*loc_set, loc_before);
+    if (sens_set) lr_sens = locality_rate(*sens_set, sens_before);
+    if (draw_set) acc_before = eval::accuracy(draw_before, draw_labels), acc_after = eval::accuracy(draw_set->predict(), draw_labels);
     if (!guard_dir.empty()) guard_lr = guard_set ? locality_rate(*guard_set, guard_before) : lr;
     const bool guard_refused = guard_lr >= 0 && guard_lr < min_lr;
     const ve_edit_eval after = session.evaluate(false);
@@ -262,6 +271,9 @@ int cmd_edit(const std::vector<std::string>& args) {
         j["SR"] = static_cast<double>(after.num_correct) / N;
         if (gr >= 0) j["GR"] = gr;
         if (lr >= 0) j["LR"] = lr;
+        if (lr_sens >= 0) j["LR_sensitive"] = lr_sens;
+        if (acc_before >= 0) j["drawdown"] = {{"data", vm["drawdown"].as<std::string>()}, {"accuracy_before", acc_before},
+                                              {"accuracy_after", acc_after}, {"drawdown", acc_before - acc_after}};
         if (guard_lr >= 0) j["guard"] = {{"dir", guard_dir}, {"LR", guard_lr}, {"min_lr", min_lr}, {"passed", !guard_refused}};
         std::cout << j.dump() << "\n";
     } else {
@@ -275,7 +287,11 @@ int cmd_edit(const std::vector<std::string>& args) {
         std::cout << "SR " << std::setprecision(3) << static_cast<double>(after.num_correct) / N << " (edit images fixed)";
         if (gr >= 0) std::cout << ", GR " << gr << " (share of " << gen_n << " similar failures now right)";
         if (lr >= 0) std::cout << ", LR " << lr << " (share of " << loc_before.size() << " unrelated predictions unchanged)";
+        if (lr_sens >= 0) std::cout << ", LR_sensitive " << lr_sens << " (of " << sens_before.size() << " narrow-margin ones)";
         std::cout << "\n";
+        if (acc_before >= 0)
+            std::cout << "drawdown " << std::setprecision(4) << acc_before - acc_after << " on " << vm["drawdown"].as<std::string>()
+                      << " (accuracy " << acc_before << " -> " << acc_after << ")\n";
         if (guard_lr >= 0 && !guard_refused)
             std::cout << "locality guard: LR " << std::setprecision(4) << guard_lr << " on " << guard_dir << " >= --min-lr " << min_lr << "\n";
         if (write) {

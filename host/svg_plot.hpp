@@ -1,4 +1,5 @@
-// vitedit host — a small SVG line plot (GR against LR per method) without dependencies.
+// vitedit host — the GR–LR plot of a benchmark without dependencies: one panel per locality
+// axis, every method's sweep points (hollow where it did not fix the edit images) and its front.
 #pragma once
 
 #include <string>
@@ -10,10 +11,16 @@ struct Series {
     std::string name;
     std::vector<double> x, y;
     std::vector<std::string> labels;  // per point, e.g. "0.05"
+    std::vector<bool> fixed;          // per point: SR at the front's floor (filled marker)
+    std::vector<double> front_x, front_y;
 };
 
-// Axes from the data's range (padded), grid, a legend, points joined in the given order.
-std::string svg_line_plot(const std::string& title, const std::string& x_label, const std::string& y_label,
-                          const std::vector<Series>& series);
+struct Panel {
+    std::string x_label;
+    std::vector<Series> series;
+};
+
+// Panels side by side sharing the y axis' label and one legend; axes from each panel's data.
+std::string svg_front_plot(const std::string& title, const std::string& y_label, const std::vector<Panel>& panels);
 
 }  // namespace vitedit::cli

@@ -25,23 +25,22 @@ for step in "${steps[@]}"; do
         --checkpoint /tmp/vit-fmnist.ckpt.safetensors ${TRAIN_RESUME:+--resume} ;;
     bench-data)
       rm -rf samples/bench samples/bench-unseen
-      $V bench-data --model $M --out samples/bench --seed 0 --max-group 30 --locality 300
+      $V bench-data --model $M --out samples/bench --seed 0 --max-group 30 --typical 2000 --sensitive 300
       # Failure kinds the benchmark does not contain: does a locator's advantage carry over?
-      $V bench-data --model $M --out samples/bench-unseen --seed 0 --max-group 30 --locality 300 \
+      $V bench-data --model $M --out samples/bench-unseen --seed 0 --max-group 30 --typical 2000 --sensitive 300 \
         --renderings upside-down,noisy,blurred --no-natural ;;
     meta-train)
       $V meta-train --model $M --data fmnist:train --out samples/models/vit-fmnist.hypernet.safetensors \
         --iterations "${META_ITERATIONS:-1500}" --edit-lr "${META_EDIT_LR:-1e-2}" --lr "${META_LR:-1e-3}" --seed 0 ;;
     bench)
-      # One editor setting for every locator; the budget (sparsity) is swept. The same on the
-      # benchmark and on the failure kinds it does not contain.
+      # Each protocol (a named set of bench options, printed when it runs) on the benchmark and on
+      # the failure kinds it does not contain; per-edit records, fronts and ΔGR intervals in the JSON.
       mkdir -p docs/results
-      for b in bench bench-unseen; do
-        $V bench --model $M --bench samples/$b --max-edits-per-group "${BENCH_EDITS:-1}" --seed 0 \
-          --locator all --locator random --locator saliency --locator hypernet \
-          --editor "${BENCH_EDITOR:-rmsprop:lr=3e-4,steps=200,stop_loss=10}" \
-          --sweep "${BENCH_SWEEP:-sparsity=0.01,0.02,0.05,0.1}" \
-          --json docs/results/$b.json --plot docs/results/gr-lr-$b.svg
+      for p in ${BENCH_PROTOCOLS:-paper default}; do
+        for b in bench bench-unseen; do
+          $V bench --model $M --bench samples/$b --protocol $p --seed 0 \
+            --json docs/results/$b-$p.json --plot docs/results/gr-lr-$b-$p.svg | tee docs/results/$b-$p.txt
+        done
       done ;;
     blocks45)
       # The sites ablation (docs/bundle.md): the hypernetwork meta-trained for fc1/fc2 of blocks 4,5

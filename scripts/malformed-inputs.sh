@@ -20,7 +20,7 @@ export VITEDIT_PLUGIN_PATH=  # only the build's own plugins, plus what a case na
 # ---- the inputs --------------------------------------------------------------------------------
 cp "$MODEL_SRC" "$IN/model.safetensors"
 # A good image of the model's input kind, taken from the bundled benchmark when present.
-pngs=("$root"/samples/bench/locality/*/*.png); good_png=${pngs[0]}; [ -f "$good_png" ] || good_png=""  # a glob, not ls | head (SIGPIPE under pipefail)
+pngs=("$root"/samples/bench/locality-sensitive/*/*.png); good_png=${pngs[0]}; [ -f "$good_png" ] || good_png=""  # a glob, not ls | head (SIGPIPE under pipefail)
 python3 - "$IN" "$good_png" <<'EOF'
 import json, os, struct, sys, zlib
 d, good_png = sys.argv[1], sys.argv[2]

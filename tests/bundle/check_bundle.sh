@@ -2,10 +2,12 @@
 # The bundled model's accuracy, recomputed through the engine, is what docs/bundle.md states
 # (measured 0.8615 full, 0.9046 without the held-out subpopulations; the targets are 0.85 and 0.90 —
 # see docs/bundle.md); and the bundled benchmark's
-# invariants: every failure image misclassified, every locality image classified correctly.
-# usage: check_bundle.sh VITEDIT SOURCE_DIR
+# invariants: every failure image misclassified, every locality image classified correctly, and the
+# typical locality sets the seeded draw of correct test images outside the held-out
+# subpopulations and the groups (check_locality_sets).
+# usage: check_bundle.sh VITEDIT SOURCE_DIR CHECK_LOCALITY_SETS PLUGIN_DIR
 set -euo pipefail
-vitedit=$1 src=$2
+vitedit=$1 src=$2 check_sets=$3 plugin_dir=$4
 model=$src/samples/models/vit-fmnist.safetensors
 bench=$src/samples/bench
 [ -f "$model" ] || { echo "SKIPPED: $model is not there"; exit 77; }
@@ -22,7 +24,7 @@ PY
 if [ -d "$bench" ]; then
   out=$(mktemp)
   trap 'rm -f "$out"' EXIT
-  args=(); for f in "$bench"/groups/*/*.png "$bench"/locality/*/*.png; do args+=(--image "$f"); done
+  args=(); for f in "$bench"/groups/*/*.png "$bench"/locality-typical/*/*.png "$bench"/locality-sensitive/*/*.png; do args+=(--image "$f"); done
   "$vitedit" predict --model "$model" "${args[@]}" --json > "$out"
   python3 - "$out" <<'PY'
 import json, os, sys
@@ -43,6 +45,7 @@ for b in bad[:10]: print(b)
 assert not bad
 PY
 fi
+"$check_sets" "$plugin_dir" "$model" "$bench" "$src/samples/bench-unseen"
 # An edit of a bundled benchmark failure with the default chain succeeds (exit 0, every image fixed).
 if [ -d "$bench" ]; then
   shirts=("$bench"/groups/6_shirt_heldout/*.png); img=${shirts[0]}  # a glob, not ls | head (SIGPIPE under pipefail)

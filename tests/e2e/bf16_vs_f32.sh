@@ -10,7 +10,7 @@ model=$src/samples/models/vit-fmnist.safetensors bench=$src/samples/bench
 [ -d "$bench" ] || { echo "SKIPPED: no bundled benchmark"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-args=(); for f in "$bench"/locality/*/*.png; do args+=(--image "$f"); done
+args=(); for f in "$bench"/locality-sensitive/*/*.png; do args+=(--image "$f"); done
 "$vitedit" predict --model "$model" "${args[@]}" --json --backend onednn > "$tmp/f32.jsonl"
 "$vitedit" predict --model "$model" "${args[@]}" --json --backend onednn --precision bf16 > "$tmp/bf16.jsonl"
 python3 - "$tmp/f32.jsonl" "$tmp/bf16.jsonl" <<'PY'
@@ -26,7 +26,7 @@ PY
 # bf16 is chosen per layer, not per batch size: an image alone gets the logits it gets in a batch
 # (up to f32 summation order), else an edit stopping at the first correct prediction in bf16
 # could be wrong when evaluated in a batch.
-locality=("$bench"/locality/*/*.png); first=${locality[0]}  # (not ls | head: SIGPIPE under pipefail)
+locality=("$bench"/locality-sensitive/*/*.png); first=${locality[0]}  # (not ls | head: SIGPIPE under pipefail)
 "$vitedit" predict --model "$model" --image "$first" --json --backend onednn --precision bf16 > "$tmp/alone.jsonl"
 python3 - "$tmp/alone.jsonl" "$tmp/bf16.jsonl" <<'PY'
 import json, sys

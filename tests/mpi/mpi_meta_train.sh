@@ -5,7 +5,7 @@
 # images, a 1-block hypernetwork), so the check takes seconds.
 # usage: mpi_meta_train.sh VITEDIT MPIEXEC SOURCE_DIR
 . "$(dirname "$0")/mpi_common.sh"
-args=(meta-train --model "$model" --data "$src/samples/bench/locality" --backend onednn
+args=(meta-train --model "$model" --data "$src/samples/bench/locality-sensitive" --backend onednn
       --iterations 4 --batch 4 --inner-steps 2 --outer-steps 3 --distill-steps 2 --hyper-depth 1 --lr 1e-3
       --checkpoint-every 0)
 run() {  # run RANKS OUT [more args]: 0 ranks = a plain process

@@ -41,7 +41,7 @@ grep -q "non-finite" "$T/1.err" && grep -q "restored" "$T/1.err" || fail "non-fi
 # 2. Guard: LR on the locality set must reach 0.9999 (this edit changes some predictions).
 for force in "" --force; do
   set +e
-  "$V" edit --model "$M" --image "$img" --label 0 "${chain[@]}" --guard-locality "$B/locality" --min-lr 0.9999 $force \
+  "$V" edit --model "$M" --image "$img" --label 0 "${chain[@]}" --guard-locality "$B/locality-sensitive" --min-lr 0.9999 $force \
     --out "$T/g.safetensors" --patch "$T/g.vtp" >"$T/2.out" 2>"$T/2.err"; rc=$?
   set -e
   cat "$T/2.out" "$T/2.err"
@@ -51,8 +51,8 @@ for force in "" --force; do
 done
 
 # 3. The same edit passes a guard it clears; the JSON report carries the guard's LR.
-"$V" edit --model "$M" --image "$img" --label 0 "${chain[@]}" --guard-locality "$B/locality" --min-lr 0.5 \
-  --locality "$B/locality" --patch "$T/ok.vtp" --json >"$T/3.json" 2>"$T/3.err" || fail "guard pass: exit status $?"
+"$V" edit --model "$M" --image "$img" --label 0 "${chain[@]}" --guard-locality "$B/locality-sensitive" --min-lr 0.5 \
+  --locality "$B/locality-sensitive" --patch "$T/ok.vtp" --json >"$T/3.json" 2>"$T/3.err" || fail "guard pass: exit status $?"
 cat "$T/3.json"
 python3 - "$T/3.json" <<'PY'
 import json, sys

@@ -7,7 +7,7 @@ V=$1 root=$2
 T=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$T"' EXIT
-data=$root/samples/bench/locality   # 300 labelled 28x28 images
+data=$root/samples/bench/locality-sensitive   # 300 labelled 28x28 images
 fail() { echo "FAIL: $*"; exit 1; }
 
 # Same tensors (names, shapes, bytes); the metadata differs (run times).
