@@ -142,7 +142,8 @@ int cmd_edit(const std::vector<std::string>& args) {
         for (int b : blocks) std::cerr << " " << b;
         std::cerr << "\n";
     }
-    // Proof sets (optional): predictions before the edit, with the frozen prefix cached.
+    // Proof sets (optional): predictions before the edit, with the frozen prefix cached (the sites
+    // are FFN matrices: the lowest edit block's attention half is frozen too).
     const int lowest = *std::min_element(blocks.begin(), blocks.end());
     std::unique_ptr<ImageSet> gen_set, loc_set;
     std::vector<int32_t> loc_before;
@@ -163,7 +164,7 @@ int cmd_edit(const std::vector<std::string>& args) {
             ++gen_n;
         }
         if (gen_n > 0) {
-            gen_set = std::make_unique<ImageSet>(vit, g, gen_n, lowest, 128, cache_budget_bytes(vm));
+            gen_set = std::make_unique<ImageSet>(vit, g, gen_n, lowest, 128, cache_budget_bytes(vm), ImageSet::Frozen::below_mlp_of_from);
             report_cache("generalization images", gen_set->cached_images(), gen_n, vm);
         }
     }
@@ -181,7 +182,7 @@ int cmd_edit(const std::vector<std::string>& args) {
         int64_t budget = cache_budget_bytes(vm);
         for (const ImageSet* other : {gen_set.get(), loc_set.get(), sens_set.get(), draw_set.get()})
             if (budget >= 0 && other) budget = std::max<int64_t>(0, budget - other->cached_bytes());
-        set = std::make_unique<ImageSet>(vit, l, static_cast<int64_t>(d.size()), lowest, 128, budget);
+        set = std::make_unique<ImageSet>(vit, l, static_cast<int64_t>(d.size()), lowest, 128, budget, ImageSet::Frozen::below_mlp_of_from);
         report_cache(what, set->cached_images(), set->size(), vm);
         before = set->predict();
     };

@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 if "$vitedit" bench --model "$model" --bench "$bench" --protocol papr > "$tmp/bad.txt" 2>&1; then
   echo "FAIL: an unknown protocol was accepted"; exit 1
 fi
-grep -q "unknown protocol 'papr' (known: default, paper, quick, none)" "$tmp/bad.txt" || { cat "$tmp/bad.txt"; echo "FAIL: no clear error"; exit 1; }
+grep -q "unknown protocol 'papr' (known: default, paper, paper-reference, quick, none)" "$tmp/bad.txt" || { cat "$tmp/bad.txt"; echo "FAIL: no clear error"; exit 1; }
 "$vitedit" bench --model "$model" --bench "$bench" --backend onednn --protocol paper \
   --locator random --baseline ft-l2 --editor rmsprop:steps=4 --max-edits-per-group 1 \
   --group 6_shirt_heldout --group 3_dress_sketch --bootstrap 200 --compare random,ft-l2 \

@@ -18,9 +18,11 @@ std::vector<std::string> values(const std::vector<ProtocolOption>& o, const std:
 }  // namespace
 
 TEST_CASE("the paper protocol is the reference setting", "[protocol]") {
+    CHECK(values(find_protocol("paper-reference").options, "editor") == std::vector<std::string>{"rmsprop:lr=2e-5,steps=100,stop_loss=0.01"});
     const Protocol& p = find_protocol("paper");
     const auto all = protocol_defaults(p, {});
-    CHECK(values(all, "editor") == std::vector<std::string>{"rmsprop:lr=2e-5,steps=100,stop_loss=0.01"});
+    CHECK(values(all, "editor") == std::vector<std::string>{"rmsprop:lr=5e-4,steps=100,stop_loss=0.01"});
+    CHECK(values(find_protocol("paper-reference").options, "sweep") == values(all, "sweep"));
     CHECK(values(all, "locator") == std::vector<std::string>{"hypernet", "saliency", "random"});
     CHECK(values(all, "baseline") == std::vector<std::string>{"ft-l1", "ft-l2"});
     CHECK(values(all, "sweep") == std::vector<std::string>{"sparsity=0.05,0.1,0.25,0.5,0.75"});

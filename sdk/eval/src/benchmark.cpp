@@ -79,9 +79,10 @@ Benchmark::Benchmark(Vit& vit, std::vector<FailureGroup> groups, const ModelImag
     sites_ = ffn_sites(vit.config(), options_.blocks);
     const int lowest = *std::min_element(options_.blocks.begin(), options_.blocks.end());
     // One cache budget for every set, spent in this order: the locality sets, then the groups.
+    // The sites are FFN matrices, so the lowest edit block's attention half is frozen as well.
     int64_t budget = options_.cache_budget_bytes;
     auto make = [&](const ModelImages& m) {
-        auto s = std::make_unique<ImageSet>(vit_, m.chw, m.n, lowest, 128, budget);
+        auto s = std::make_unique<ImageSet>(vit_, m.chw, m.n, lowest, 128, budget, ImageSet::Frozen::below_mlp_of_from);
         cached_ += s->cached_images();
         total_images_ += s->size();
         if (budget >= 0) budget = std::max<int64_t>(0, budget - s->cached_bytes());
