@@ -3,6 +3,7 @@
 // method its fronts and best points; for pairs of methods ΔGR at matched locality with a 95 %
 // paired-bootstrap interval. The protocol logic lives in the library; this file parses and prints.
 #include <algorithm>
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 #include <set>
@@ -134,6 +135,10 @@ int cmd_bench(const std::vector<std::string>& args) {
                desc, args, vm))
         return 0;
     World& world = World::get();
+    const auto t_start = std::chrono::steady_clock::now();
+    auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    };
     const std::string model_path = vm["model"].as<std::string>();
     const eval::Protocol* protocol = nullptr;
     try {
@@ -274,6 +279,8 @@ int cmd_bench(const std::vector<std::string>& args) {
                   << (world.size() > 1 ? ", shared by " + std::to_string(world.size()) + " MPI ranks" : std::string()) << "\n";
     }
 
+    const double setup_s = seconds_since(t_start);
+    const auto t_jobs = std::chrono::steady_clock::now();
     const std::vector<eval::BenchJob> jobs = bench.jobs(runs.size());
     const size_t stride = static_cast<size_t>(world.size());
     Progress progress(world.size() > 1 ? "bench (rank 0 of " + std::to_string(world.size()) + ")" : "bench",
@@ -287,6 +294,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                                                            run.method + (run.sweep_value.empty() ? "" : " " + run_label(run)));
                                        });
     progress.finish();
+    const double jobs_s = seconds_since(t_jobs);
     nlohmann::json sent = nlohmann::json::array();
     for (const auto& [j, rec] : scored) sent.push_back({j, eval::to_json(rec)});
     const std::vector<std::string> gathered = world.gather(sent.dump());
@@ -346,7 +354,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     // Table.
     std::cout << std::left << std::setw(12) << "method" << std::setw(10) << "editor" << std::setw(16) << "point" << std::right
               << std::setw(7) << "SR" << std::setw(7) << "GR" << std::setw(7) << "LR" << std::setw(8) << "LR_s" << std::setw(7)
-              << "edits" << std::setw(9) << "s/edit" << std::setw(7) << "steps" << "\n";
+              << "edits" << std::setw(9) << "s/edit" << std::setw(8) << "eval_s" << std::setw(7) << "steps" << "\n";
     std::cout << std::fixed;
     for (size_t ri = 0; ri < runs.size(); ++ri) {
         const auto& j = out_runs[ri];
@@ -354,7 +362,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                   << run_label(runs[ri]) << std::right << std::setprecision(3) << std::setw(7) << j["SR"].get<double>() << std::setw(7)
                   << j["GR"].get<double>() << std::setw(7) << j["LR"].get<double>() << std::setw(8) << j["LR_sensitive"].get<double>()
                   << std::setw(7) << j["edits"].get<int>() << std::setw(9) << std::setprecision(2) << j["time_s"].get<double>()
-                  << std::setw(7) << std::setprecision(1) << j["steps"].get<double>() << "\n";
+                  << std::setw(8) << j["eval_s"].get<double>() << std::setw(7) << std::setprecision(1) << j["steps"].get<double>() << "\n";
     }
 
     // Best points under the floors, and the fronts.
@@ -429,6 +437,14 @@ int cmd_bench(const std::vector<std::string>& args) {
         }
     }
 
+    // Where the time went: loading and caching the sets, then per edit locate + edit and scoring
+    // (summed over every rank's edits; with N ranks the jobs' wall is about their sum / N).
+    double edit_sum = 0, eval_sum = 0;
+    for (const auto& r : records) edit_sum += r.time_s, eval_sum += r.eval_s;
+    const nlohmann::json timing = {{"setup_s", setup_s}, {"jobs_wall_s", jobs_s}, {"edit_s", edit_sum}, {"eval_s", eval_sum},
+                                   {"ranks", world.size()}, {"edits", records.size()}};
+    std::cerr << std::fixed << std::setprecision(1) << "bench: time: setup " << setup_s << " s, " << records.size() << " edits in "
+              << jobs_s << " s on " << world.size() << " rank(s): locate + edit " << edit_sum << " s, scoring " << eval_sum << " s (summed)\n";
     if (vm.count("json")) {
         nlohmann::json group_names = nlohmann::json::array();
         for (const auto& g : bench.groups()) group_names.push_back({{"name", g.name}, {"size", g.images.n}});
@@ -439,7 +455,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                               {"runs", out_runs}, {"best", best}, {"fronts", fronts},
                               {"comparisons", comparisons}, {"bootstrap", {{"replicates", bopt.replicates}, {"seed", bopt.seed}, {"min_SR", min_sr}}},
                               {"cached_images", bench.cached_images()}, {"evaluation_images", bench.evaluation_images()},
-                              {"peak_rss_mb", peak_rss_mb()}};
+                              {"time", timing}, {"peak_rss_mb", peak_rss_mb()}};
         write_file_atomic(vm["json"].as<std::string>(), doc.dump(1) + "\n");
     }
     if (vm.count("plot")) {

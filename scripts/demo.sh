@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, on the bundled model: fix one benchmark failure with the default chain, show the
-# prediction before and after and the edit's SR/GR/LR, then a short bench comparing locators.
+# prediction before and after and the edit's SR/GR/LR/drawdown, then a short bench with the
+# recommended protocol.
 # Installs and builds on first use (root or sudo on Debian 12).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +21,12 @@ echo "== 1. the bundled model gets this image of the held-out shirt subpopulatio
 $V predict --model "$M" --image "$img"
 
 echo
-echo "== 2. locate and edit (default chain), proving the edit on the rest of its group (GR) and"
-echo "      on the locality set of easily disturbed images (LR); write a patch"
+echo "== 2. locate and edit (default chain), proving the edit on the rest of its group (GR), on 2000"
+echo "      random correct test predictions (LR), on the 300 most easily disturbed ones (LR_sensitive)"
+echo "      and on the whole test set (drawdown); write a patch"
 $V edit --model "$M" --image "$img" --label "$label" --patch out/demo.vtp \
-  --generalization "$B/groups/$group" --locality "$B/locality"
+  --generalization "$B/groups/$group" --locality "$B/locality-typical" \
+  --locality-sensitive "$B/locality-sensitive" --drawdown fmnist:test
 
 echo
 echo "== 3. the patch applies to the bundled model only, and the patched model gets the image right"
@@ -31,7 +34,8 @@ $V apply --model "$M" --patch out/demo.vtp --out out/demo-edited.safetensors
 $V predict --model out/demo-edited.safetensors --image "$img"
 
 echo
-echo "== 4. a short bench: the locators side by side on every group (1 edit per group, rmsprop stopping at the first correct prediction: docs/bundle.md has the full sweep)"
-locators=(--locator all --locator random:sparsity=0.1 --locator saliency:sparsity=0.1)
-[ -f "${M%.safetensors}.hypernet.safetensors" ] && locators+=(--locator hypernet:sparsity=0.1)
-$V bench --model "$M" --bench "$B" --max-edits-per-group 1 "${locators[@]}" --editor rmsprop:lr=3e-4,steps=200,stop_loss=10
+echo "== 4. a short bench with the recommended protocol (its methods, sweeps and editor; docs/benchmark.md),"
+echo "      on the three natural failure groups, one edit each: the full runs are in docs/bundle.md"
+cmp=(); [ -f "${M%.safetensors}.hypernet.safetensors" ] && cmp=(--compare hypernet,saliency)
+$V bench --model "$M" --bench "$B" --protocol default --max-edits-per-group 1 --bootstrap 500 \
+  --group 0_t-shirt-top_heldout --group 2_pullover_heldout --group 6_shirt_heldout "${cmp[@]}"

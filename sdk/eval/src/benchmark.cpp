@@ -2,6 +2,7 @@
 #include "vitedit/eval/benchmark.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -128,10 +129,12 @@ EditRecord Benchmark::run(const BenchJob& job, LocatorInstance& locator, EditorI
     EditSession session(vit_, sites_, vit_.upload_images(x, 1), {g.label}, locator.seed(), options_.model_id, true,
                         options_.model_path);
     const EditOutcome r = run_edit(session, locator, editor);
+    const auto t0 = std::chrono::steady_clock::now();
     const std::vector<int32_t> gp = group_sets_[job.group]->predict();
     EditRecord rec;
     rec.lr = locality_rate(typical_->predict(), typical_before_);
     rec.lr_sensitive = locality_rate(sensitive_->predict(), sensitive_before_);
+    rec.eval_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     session.restore();
     rec.group = job.group;
     rec.image = job.image;

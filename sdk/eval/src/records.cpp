@@ -12,13 +12,13 @@ Summary summarize(const std::vector<EditRecord>& edits) {
     Summary s;
     int gr_n = 0;
     for (const auto& e : edits) {
-        s.sr += e.sr, s.lr += e.lr, s.lr_sensitive += e.lr_sensitive, s.time_s += e.time_s, s.steps += e.steps;
+        s.sr += e.sr, s.lr += e.lr, s.lr_sensitive += e.lr_sensitive, s.time_s += e.time_s, s.eval_s += e.eval_s, s.steps += e.steps;
         if (e.has_gr) s.gr += e.gr, ++gr_n;
         ++s.edits;
     }
     if (s.edits) {
         const double n = s.edits;
-        s.sr /= n, s.lr /= n, s.lr_sensitive /= n, s.time_s /= n, s.steps /= n;
+        s.sr /= n, s.lr /= n, s.lr_sensitive /= n, s.time_s /= n, s.eval_s /= n, s.steps /= n;
     }
     if (gr_n) s.gr /= gr_n;
     return s;

@@ -5,7 +5,7 @@ namespace vitedit::eval {
 
 nlohmann::json to_json(const EditRecord& r) {
     nlohmann::json j = {{"group", r.group}, {"image", r.image}, {"SR", r.sr}, {"LR", r.lr}, {"LR_sensitive", r.lr_sensitive},
-                        {"time_s", r.time_s}, {"steps", r.steps}};
+                        {"time_s", r.time_s}, {"eval_s", r.eval_s}, {"steps", r.steps}};
     j["GR"] = r.has_gr ? nlohmann::json(r.gr) : nlohmann::json(nullptr);
     return j;
 }
@@ -20,13 +20,14 @@ EditRecord record_from_json(const nlohmann::json& j) {
     r.lr = j.at("LR").get<double>();
     r.lr_sensitive = j.at("LR_sensitive").get<double>();
     r.time_s = j.at("time_s").get<double>();
+    r.eval_s = j.value("eval_s", 0.0);
     r.steps = j.at("steps").get<int>();
     return r;
 }
 
 nlohmann::json to_json(const Summary& s) {
     return {{"SR", s.sr}, {"GR", s.gr}, {"LR", s.lr}, {"LR_sensitive", s.lr_sensitive}, {"edits", s.edits},
-            {"time_s", s.time_s}, {"steps", s.steps}};
+            {"time_s", s.time_s}, {"eval_s", s.eval_s}, {"steps", s.steps}};
 }
 
 }  // namespace vitedit::eval

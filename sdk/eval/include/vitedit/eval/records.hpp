@@ -22,13 +22,14 @@ struct EditRecord {
     double lr = 0;              // typical locality set: share of predictions unchanged
     double lr_sensitive = 0;    // sensitive locality set: likewise
     double time_s = 0;          // locate + edit
+    double eval_s = 0;          // scoring it: the group and both locality sets
     int steps = 0;
     double locality(Axis a) const { return a == Axis::typical ? lr : lr_sensitive; }
 };
 
 // Means over a set of edits (GR over those with a GR).
 struct Summary {
-    double sr = 0, gr = 0, lr = 0, lr_sensitive = 0, time_s = 0, steps = 0;
+    double sr = 0, gr = 0, lr = 0, lr_sensitive = 0, time_s = 0, eval_s = 0, steps = 0;
     int edits = 0;
     double locality(Axis a) const { return a == Axis::typical ? lr : lr_sensitive; }
 };
