@@ -1,4 +1,4 @@
-// vitedit bench-data — builds the editing benchmark (DESIGN.md §3.2) for a model, deterministically:
+// vitedit bench-data — builds the editing benchmark (docs/benchmark.md) for a model, deterministically:
 //   groups/<label>_<class>_<kind>/   failures: held-out subpopulations the model gets wrong
 //                                    (natural shift) and synthetic renderings it gets wrong
 //   locality-typical/<label>/        correct test images drawn at random (seeded), outside the held-out

@@ -1,4 +1,4 @@
-// vitedit meta-train — trains the hypernetwork locator (DESIGN.md §2.4) on CutMix pseudo-failures
+// vitedit meta-train — trains the hypernetwork locator (docs/method.md) on CutMix pseudo-failures
 // of the model's own training images (never its held-out ones), seeded and resumable.
 //
 // Each iteration: 2B images; CutMix of whole patches; soft targets at temperature T from the

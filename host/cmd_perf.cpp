@@ -2,7 +2,7 @@
 // approach (LibTorch eager: full forward + autograd backward + torch::optim::RMSprop per step, a
 // full forward per evaluated image) on the same weights, image and mask, plus the arithmetic
 // limit: the GEMM FLOPs each vitedit figure truly issues divided by the machine's measured GEMM
-// rate (DESIGN.md §6).
+// rate.
 //
 // vitedit's side runs the ordinary edit path (EditSession + the `random` locator + the `rmsprop`
 // editor, exactly what `vitedit edit` runs); the reference runs as a separate process

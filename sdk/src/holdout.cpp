@@ -1,4 +1,4 @@
-// vitedit — seeded k-means and the held-out subpopulations of DESIGN.md §3.2.
+// vitedit — seeded k-means and the held-out subpopulations (docs/bundle.md).
 #include "vitedit/holdout.hpp"
 
 #include <algorithm>

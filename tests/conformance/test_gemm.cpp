@@ -5,7 +5,7 @@
 // probabilistic error bound of a length-K float32 dot product with 4x headroom. It scales with
 // √K, so the same rule covers K = 3 and K = 2304; an indexing or transpose bug is off by O(|ref|),
 // orders of magnitude above it. (A backend using TF32 or bf16 internally does not pass: that is
-// intended, DESIGN.md asks for the same numbers on every backend.)
+// intended, the same command must give the same numbers on every backend.)
 //
 // Gradients: for each case the backend's own gemms compute dA and dB the way the engine does
 // (dA = alpha·dC·op(b)^T, dB = alpha·op(a)^T·dC, with the trans flags that give the stored

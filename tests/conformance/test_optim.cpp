@@ -16,7 +16,7 @@
 // torch's AdamW decays every element, so for elements with mask 0 the reference adds the decay
 // back (p += lr*wd*p_prev). The masks used with AdamW are binary (what "masked" means for a
 // fractional mask value is not specified). sgd_step's decay with a mask is likewise not pinned
-// down by backend.h (its formula decays every element, DESIGN.md freezes unmasked ones), so SGD
+// down by backend.h (its formula decays every element, docs/method.md freezes unmasked ones), so SGD
 // weight decay is tested without a mask only.
 //
 // Tolerances: weights atol 1e-6, rtol 1e-5 (|w| ~ 1, each step moves it by ~lr with a few ulps

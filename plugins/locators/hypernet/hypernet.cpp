@@ -1,4 +1,4 @@
-// Locator `hypernet`: the meta-learned hypernetwork of DESIGN.md §2.2. It reads a checkpoint made
+// Locator `hypernet`: the meta-learned hypernetwork of docs/method.md. It reads a checkpoint made
 // by `vitedit meta-train` for this very model and these edit sites, feeds it the original model's
 // CLS features of the edit images, and returns the mask scores averaged over the images (the host
 // binarizes them at the budget `sparsity`).

@@ -1,6 +1,6 @@
 /* vitedit — the C boundary's common vocabulary: ABI version, status codes, export macro.
  *
- * Everything that crosses a shared-library boundary in vitedit is plain C (DESIGN.md §4.1):
+ * Everything that crosses a shared-library boundary in vitedit is plain C (docs/versioning.md):
  * structs of function pointers that begin with their own size, opaque contexts, and integer
  * status codes whose readable message is fetched from the object that failed. */
 #ifndef VITEDIT_ABI_H

@@ -1,4 +1,4 @@
-// vitedit — the masked gradient-descent loop every built-in editor shares (DESIGN.md §2.3).
+// vitedit — the masked gradient-descent loop every built-in editor shares (docs/method.md).
 //
 // An editor derived from GradientEditor supplies only its update rule; the loop — gradients of
 // the edit loss on the sites, the early stop once every edit image is right and the loss is at

@@ -1,4 +1,4 @@
-// vitedit — held-out subpopulations (DESIGN.md §3.2): appearance clusters of chosen classes,
+// vitedit — held-out subpopulations (docs/bundle.md): appearance clusters of chosen classes,
 // found by seeded k-means on pixels, one cluster per class kept out of base training.
 #pragma once
 

@@ -1,7 +1,7 @@
 /* vitedit — host services handed to every plugin and backend at create time.
  *
  * Plugins do not link the host: whatever they need from it arrives through this table
- * (DESIGN.md §4.1), so a plugin binary does not depend on the host's build. */
+ * (docs/versioning.md), so a plugin binary does not depend on the host's build. */
 #ifndef VITEDIT_HOST_API_H
 #define VITEDIT_HOST_API_H
 

@@ -1,4 +1,4 @@
-// vitedit — the hypernetwork locator's network (DESIGN.md §2.2), forward, training step and its
+// vitedit — the hypernetwork locator's network (docs/method.md), forward, training step and its
 // self-describing checkpoint.
 //
 // Input: the base model's final CLS feature [N, D] as one token, after S learned query tokens (one

@@ -1,4 +1,4 @@
-// vitedit — one iteration of meta-training the hypernetwork locator (DESIGN.md §2.4):
+// vitedit — one iteration of meta-training the hypernetwork locator (docs/method.md):
 // CutMix pseudo-failures on the patch grid, the base model's soft targets on the unmixed images,
 // oracle masks (OracleMasker), then distillation into the hypernetwork with BCE.
 //

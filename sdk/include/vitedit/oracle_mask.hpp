@@ -1,4 +1,4 @@
-// vitedit — oracle masks for meta-training the hypernetwork (DESIGN.md §2.4, step 3).
+// vitedit — oracle masks for meta-training the hypernetwork (docs/method.md, meta-training step 2).
 //
 // For each sample i (a CutMix image with a soft target), mask logits u_i over every unit of every
 // edit site are learned by outer RMSprop steps on KL_i + lambda * mean(m_i), m_i = sigmoid(10 u_i),

@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-/* The structured unit of an edit site (DESIGN.md §4.2): a neuron row (fc1, H×D), a neuron column
+/* The structured unit of an edit site (docs/method.md): a neuron row (fc1, H×D), a neuron column
  * (fc2, D×H) or an attention head (a block of rows of qkv / columns of proj). Kept general so a
  * locator over heads needs no ABI change. */
 enum { VE_UNIT_ROW = 0, VE_UNIT_COL = 1, VE_UNIT_HEAD = 2 };

@@ -32,7 +32,7 @@ const char* kind_name(int kind);  // "backend", "locator", "editor", "unknown"
 
 class Registry {
 public:
-    // The default search path (DESIGN.md §4.1): explicit dirs first, then $VITEDIT_PLUGIN_PATH
+    // The default search path (README, Architecture): explicit dirs first, then $VITEDIT_PLUGIN_PATH
     // (colon-separated), then <exe>/../lib/vitedit/plugins (installed), then <exe>/plugins
     // (build tree). Never the current directory.
     static std::vector<std::string> default_search_path(const std::vector<std::string>& explicit_dirs);

@@ -29,7 +29,7 @@ struct VitConfig {
     std::string summary() const;
 };
 
-// Flags that override what the file says (DESIGN.md §5). Unset fields keep the file's value.
+// Flags that override what the file says (README, Using it). Unset fields keep the file's value.
 struct ConfigOverrides {
     int heads = 0;
     float ln_eps = 0;
