@@ -203,7 +203,7 @@ int cmd_train(const std::vector<std::string>& args) {
         ("epochs", po::value<int>()->default_value(20), "epochs (the schedule spans all of them)")
         ("batch", po::value<int>()->default_value(128), "batch size")
         ("lr", po::value<double>()->default_value(1e-3), "peak learning rate (AdamW)")
-        ("min-lr", po::value<double>()->default_value(1e-5), "learning rate at the end of the cosine schedule")
+        ("final-lr", po::value<double>()->default_value(1e-5), "learning rate at the end of the cosine schedule")
         ("wd", po::value<double>()->default_value(0.05), "AdamW weight decay (matrices only; not biases, LayerNorm, pos_embed, cls_token)")
         ("warmup-epochs", po::value<double>()->default_value(1.0), "linear warm-up length in epochs")
         ("label-smoothing", po::value<double>()->default_value(0.1), "label smoothing of the cross-entropy")
@@ -232,7 +232,7 @@ int cmd_train(const std::vector<std::string>& args) {
     const std::string out = vm["out"].as<std::string>();
     const std::string ckpt_path = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : companion_path(out, ".ckpt.safetensors");
     const int epochs = vm["epochs"].as<int>(), batch = vm["batch"].as<int>();
-    const double lr = vm["lr"].as<double>(), min_lr = vm["min-lr"].as<double>(), wd = vm["wd"].as<double>();
+    const double lr = vm["lr"].as<double>(), min_lr = vm["final-lr"].as<double>(), wd = vm["wd"].as<double>();
     const double warmup_epochs = vm["warmup-epochs"].as<double>(), smoothing = vm["label-smoothing"].as<double>();
     const uint64_t seed = vm["seed"].as<uint64_t>();
     const int shift = vm["shift"].as<int>();
@@ -240,7 +240,7 @@ int cmd_train(const std::vector<std::string>& args) {
     const int64_t max_steps = vm["max-steps"].as<int64_t>();
     if (epochs < 1) throw UsageError("--epochs must be at least 1");
     if (batch < 1) throw UsageError("--batch must be at least 1");
-    if (!(lr > 0) || min_lr < 0 || wd < 0 || warmup_epochs < 0) throw UsageError("--lr must be positive; --min-lr, --wd, --warmup-epochs non-negative");
+    if (!(lr > 0) || min_lr < 0 || wd < 0 || warmup_epochs < 0) throw UsageError("--lr must be positive; --final-lr, --wd, --warmup-epochs non-negative");
     if (smoothing < 0 || smoothing >= 1) throw UsageError("--label-smoothing must be in [0, 1)");
     if (shift < 0) throw UsageError("--shift must be non-negative");
     if (max_steps < 0) throw UsageError("--max-steps must be non-negative");

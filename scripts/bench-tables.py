@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Markdown tables of a `vitedit bench --json` result, as the README and docs/bundle.md show them.
+
+usage: scripts/bench-tables.py RESULT.json [--vs hypernet]
+
+Per method: its best GR (SR >= the run's floor) at LR_sensitive >= 0.85 and 0.90 and at
+LR >= 0.99, from the sweep points; then ΔGR at matched locality of --vs against every other
+method, on both axes, with the 95 % paired-bootstrap interval the bench computed.
+"""
+import argparse
+import json
+
+
+def best(runs, method, axis, floor, min_sr):
+    pts = [r for r in runs if r["method"] == method and r["SR"] >= min_sr and r[axis] >= floor]
+    if not pts:
+        return "—"
+    r = max(pts, key=lambda r: r["GR"])
+    where = r["sweep"]["key"] + "=" + r["sweep"]["value"] if "sweep" in r else ""
+    return f"{r['GR']:.3f} ({where})" if where else f"{r['GR']:.3f}"
+
+
+def fmt_delta(d):
+    if d["delta"] is None:
+        return "no common range"
+    lo, hi = d["ci95"] if d["ci95"] else (None, None)
+    verdict = "ahead" if lo is not None and lo > 0 else "behind" if hi is not None and hi < 0 else "tie"
+    ci = f" [{lo:+.3f}, {hi:+.3f}]" if lo is not None else ""
+    return f"{d['delta']:+.3f}{ci} {verdict} (LR {d['lr_range'][0]:.3f}–{d['lr_range'][1]:.3f})"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("result")
+    ap.add_argument("--vs", default="hypernet")
+    a = ap.parse_args()
+    j = json.load(open(a.result))
+    runs, min_sr = j["runs"], j["bootstrap"]["min_SR"]
+    methods = list(dict.fromkeys(r["method"] for r in runs))
+    print(f"| method | best GR, LR_sensitive ≥ 0.85 | LR_sensitive ≥ 0.90 | LR ≥ 0.99 |")
+    print("|---|---|---|---|")
+    for m in methods:
+        print(f"| {m} | {best(runs, m, 'LR_sensitive', 0.85, min_sr)} | {best(runs, m, 'LR_sensitive', 0.90, min_sr)} | "
+              f"{best(runs, m, 'LR', 0.99, min_sr)} |")
+    print()
+    print(f"| ΔGR of {a.vs} over | at matched LR (typical) | at matched LR_sensitive |")
+    print("|---|---|---|")
+    for c in j["comparisons"]:
+        if c["a"] == a.vs:
+            print(f"| {c['b']} | {fmt_delta(c['LR'])} | {fmt_delta(c['LR_sensitive'])} |")
+
+
+if __name__ == "__main__":
+    main()
