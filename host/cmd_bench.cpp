@@ -469,7 +469,8 @@ int cmd_bench(const std::vector<std::string>& args) {
                     if (runs[ri].method != ms.name) continue;
                     const eval::Summary sum = eval::summarize(ms.points[k++]);
                     s.x.push_back(sum.locality(axis)), s.y.push_back(sum.gr), s.fixed.push_back(sum.sr >= min_sr);
-                    s.labels.push_back(runs[ri].sweep_value);
+                    // budgets bare, the baselines' penalties as c=...: the two sweeps share a panel
+                    s.labels.push_back(runs[ri].sweep_key == "sparsity" ? runs[ri].sweep_value : run_label(runs[ri]));
                 }
                 for (const auto& p : eval::front_of(ms, axis, min_sr).points) s.front_x.push_back(p.lr), s.front_y.push_back(p.gr);
                 panel.series.push_back(s);

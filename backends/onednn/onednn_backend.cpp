@@ -20,6 +20,7 @@ OnednnBackend::OnednnBackend(const ve_host_api* host, const char* config) : host
     } catch (const dnnl::error& e) {
         throw author::Unavailable(std::string("cannot create the oneDNN CPU engine: ") + e.what());
     }
+    if (gemm_settings_.bf16) require_bf16_matmul();
     if (packed_budget_mb_ > 0) packed_ = std::make_unique<PackedWeights>(packed_budget_mb_ << 20);
     gemm_settings_.packed = packed_.get();
     gemm_ = std::make_unique<GemmPlanner>(engine_, stream_, gemm_settings_);
@@ -32,6 +33,21 @@ OnednnBackend::OnednnBackend(const ve_host_api* host, const char* config) : host
 }
 
 OnednnBackend::~OnednnBackend() = default;
+
+// oneDNN implements bf16 matmul only on CPUs with AVX-512 (native BF16/AMX, or emulated on
+// AVX-512 cores); elsewhere every GEMM would fail at its first call. Refuse the precision at
+// create, with the reason, instead.
+void OnednnBackend::require_bf16_matmul() const {
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    try {
+        const dnnl::memory::desc a({16, 16}, dt::bf16, tag::ab), b({16, 16}, dt::bf16, tag::ab), c({16, 16}, dt::f32, tag::ab);
+        dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), engine_);
+    } catch (const dnnl::error& e) {
+        throw author::Unavailable(std::string("precision bf16 is not available on this CPU: oneDNN has no bf16 matmul for it "
+                                              "(it needs AVX-512); use precision f32 (") + e.what() + ")");
+    }
+}
 
 void OnednnBackend::log(int level, const std::string& message) const {
     if (host_ && host_->log) host_->log(host_->host, level, message.c_str());

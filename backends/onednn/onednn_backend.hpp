@@ -108,6 +108,7 @@ private:
     View out(const ve_tensor* t, const char* name) { return out(*t, name); }
     void log(int level, const std::string& message) const;
     void configure(const char* config);
+    void require_bf16_matmul() const;
 
     const ve_host_api* host_;
     BufferRegistry buffers_;
