@@ -17,6 +17,7 @@
 #include "vitedit/image.hpp"
 #include "vitedit/model.hpp"
 #include "vitedit/patch.hpp"
+#include "vitedit/phase_timer.hpp"
 #include "vitedit/plugin_host.hpp"
 
 namespace vitedit::cli {
@@ -77,7 +78,8 @@ int cmd_edit(const std::vector<std::string>& args) {
                                                      "nothing (exit status 4) when it is below --min-lr, even with --force")
         ("min-lr", po::value<double>(), "the guard's threshold, in [0, 1] (default 0.97)")
         ("no-cache", "recompute the frozen blocks below the edit sites at every step (slower; for measurement)")
-        ("json", "print one JSON object");
+        ("json", "print one JSON object")
+        ("verbose,v", "also print the seconds of each phase (load, hash, prefix, locate, edit, check, write) and the peak RSS");
     add_chain_options(desc);
     add_cache_option(desc);
     add_backend_option(desc);
@@ -101,8 +103,9 @@ int cmd_edit(const std::vector<std::string>& args) {
     const double min_lr = vm.count("min-lr") ? vm["min-lr"].as<double>() : 0.97;
     if (!(min_lr >= 0 && min_lr <= 1)) throw UsageError("--min-lr " + std::to_string(min_lr) + " is not in [0, 1]");
     const bool json = vm.count("json") > 0;
+    PhaseTimer phases;
 
-    const ModelFile model = load_model(model_path, model_overrides(vm));
+    const ModelFile model = phases.time("load", [&] { return load_model(model_path, model_overrides(vm)); });
     const VitConfig& cfg = model.config;
     const auto paths = vm["image"].as<std::vector<std::string>>();
     const auto label_texts = vm["label"].as<std::vector<std::string>>();
@@ -111,23 +114,35 @@ int cmd_edit(const std::vector<std::string>& args) {
                          " images: give one label for all or one per image");
     std::vector<int32_t> labels;
     std::vector<float> chw;
-    for (size_t i = 0; i < paths.size(); ++i) {
-        labels.push_back(parse_label(label_texts.size() == 1 ? label_texts[0] : label_texts[i], cfg));
-        auto x = to_model_input(load_image(paths[i]), cfg);
-        chw.insert(chw.end(), x.begin(), x.end());
-    }
+    phases.time("load", [&] {
+        for (size_t i = 0; i < paths.size(); ++i) {
+            labels.push_back(parse_label(label_texts.size() == 1 ? label_texts[0] : label_texts[i], cfg));
+            auto x = to_model_input(load_image(paths[i]), cfg);
+            chw.insert(chw.end(), x.begin(), x.end());
+        }
+    });
     const Chain chain = read_chain(vm, model_path);
-    Registry& reg = registry(vm);
-    LocatorInstance locator(reg, chain.locator);
-    EditorInstance editor(reg, chain.editor);
-    auto backend = create_backend(vm);
-    Vit vit(backend, cfg, model.tensors);
     const auto blocks = chain.edit_blocks.empty() ? default_edit_blocks(cfg.depth) : chain.edit_blocks;
-    const std::string model_id = tensors_hash(model.tensors);
-    EditSession session(vit, ffn_sites(cfg, blocks), vit.upload_images(chw, static_cast<int64_t>(paths.size())), labels,
-                        locator.seed(), model_id, vm.count("no-cache") == 0, model_path);
+    const std::vector<EditSite> sites = ffn_sites(cfg, blocks);
+    std::vector<std::string> site_names;
+    for (const auto& s : sites) site_names.push_back(s.name);
+    // One pass over the model: its id (the plugins' checkpoint check, the patch's base hash and
+    // provenance), keeping the state before the first site so the edited model's hash only
+    // rehashes from there on. Before the upload, which then takes the pages hashing read in.
+    const TensorsHasher hasher = phases.time("hash", [&] { return TensorsHasher(model.tensors, site_names); });
+    const std::string& model_id = hasher.hash();
+    Registry& reg = phases.time("load", [&]() -> Registry& { return registry(vm); });
+    LocatorInstance locator = phases.time("load", [&] { return LocatorInstance(reg, chain.locator); });
+    EditorInstance editor = phases.time("load", [&] { return EditorInstance(reg, chain.editor); });
+    auto backend = phases.time("load", [&] { return create_backend(vm); });
+    Vit vit = phases.time("load", [&] { return Vit(backend, cfg, model.tensors); });
+    EditSession session = phases.time("prefix", [&] {
+        return EditSession(vit, sites, vit.upload_images(chw, static_cast<int64_t>(paths.size())), labels,
+                           locator.seed(), model_id, vm.count("no-cache") == 0, model_path);
+    });
 
     const int K = cfg.num_classes, N = static_cast<int>(paths.size());
+    phases.begin("prefix");  // with the predictions before the edit, on its images and proof sets
     const ve_edit_eval before = session.evaluate(false);
     const std::vector<float> logits_before = session.last_logits();
     if (!json) {
@@ -197,7 +212,13 @@ int cmd_edit(const std::vector<std::string>& args) {
         if (!same) load_locality(guard_dir, guard_set, guard_before);
     }
 
+    phases.end();
+
     const EditOutcome r = run_edit(session, locator, editor);
+    phases.add("locate", r.locate_s);
+    phases.add("edit", r.edit_s);
+    phases.add("check", r.time_s - r.locate_s - r.edit_s);  // nothing written outside the masks
+    phases.begin("check");
     double gr = -1, lr = -1, guard_lr = -1;
     if (gen_set) {
         const auto p = gen_set->predict();
@@ -208,6 +229,7 @@ int cmd_edit(const std::vector<std::string>& args) {
     const bool guard_refused = guard_lr >= 0 && guard_lr < min_lr;
     const ve_edit_eval after = session.evaluate(false);
     const std::vector<float> logits_after = session.last_logits();
+    phases.end();
 
     size_t kept = 0, total = 0;
     for (const auto& m : r.mask)
@@ -225,19 +247,25 @@ int cmd_edit(const std::vector<std::string>& args) {
         {"base_model", model_id}};
     if (guard_lr >= 0) provenance["guard_lr"] = std::to_string(guard_lr);
     if (write) {
-        auto edited = vit.download_params();
-        const Patch patch = make_patch(model.tensors, edited, session.sites(), provenance);
+        // Only the sites can have changed (the session checked it): download just those.
+        const auto edited = phases.time("write", [&] { return vit.download_params(site_names); });
+        const std::string edited_id = phases.time("hash", [&] { return hasher.rehash(model.tensors, edited); });
+        phases.begin("write");
+        const Patch patch = make_patch(model.tensors, model_id, edited, edited_id, session.sites(), provenance);
         if (vm.count("patch")) save_patch(vm["patch"].as<std::string>(), patch);
         if (vm.count("out")) {
             std::map<std::string, std::string> meta = model.metadata;
             for (const auto& [k, v] : provenance) meta["vitedit.edit." + k] = v;
+            std::map<std::string, HostTensor> whole = model.tensors;  // shares the unchanged values
+            for (const auto& [name, t] : edited) whole[name] = t;
             try {
-                save_model(vm["out"].as<std::string>(), cfg, edited, meta);
+                save_model(vm["out"].as<std::string>(), cfg, whole, meta);
             } catch (...) {  // both outputs or neither
                 if (vm.count("patch")) std::remove(vm["patch"].as<std::string>().c_str());
                 throw;
             }
         }
+        phases.end();
     }
     if (guard_refused) {
         std::ostringstream o;
@@ -258,7 +286,8 @@ int cmd_edit(const std::vector<std::string>& args) {
         nlohmann::json j = {{"success", r.success}, {"steps", r.steps}, {"loss", r.loss}, {"time_s", r.time_s},
                             {"step_s", r.step_s}, {"locate_s", r.locate_s}, {"budget", static_cast<double>(kept) / total},
                             {"correct_before", before.num_correct}, {"correct_after", after.num_correct},
-                            {"written", write}, {"mask", mask}, {"peak_rss_mb", peak_rss_mb()}};
+                            {"written", write}, {"mask", mask}, {"peak_rss_mb", peak_rss_mb()},
+                            {"phases", phases_json(phases)}};
         j["SR"] = static_cast<double>(after.num_correct) / N;
         if (gr >= 0) j["GR"] = gr;
         if (lr >= 0) j["LR"] = lr;
@@ -276,6 +305,7 @@ int cmd_edit(const std::vector<std::string>& args) {
         if (gr >= 0) std::cout << ", GR " << gr << " (share of " << gen_n << " similar failures now right)";
         if (lr >= 0) std::cout << ", LR " << lr << " (share of " << loc_before.size() << " unrelated predictions unchanged)";
         std::cout << "\n";
+        if (vm.count("verbose")) print_phases(std::cout, phases);
         if (guard_lr >= 0 && !guard_refused)
             std::cout << "locality guard: LR " << std::setprecision(4) << guard_lr << " on " << guard_dir << " >= --min-lr " << min_lr << "\n";
         if (write) {

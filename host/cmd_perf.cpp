@@ -57,11 +57,14 @@ ModelFile vit_b16(uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> normal(0.0f, 0.02f);
     for (const auto& [name, shape] : expected_shapes(m.config)) {
-        HostTensor t{shape, std::vector<float>(static_cast<size_t>(shape_numel(shape)))};
+        const size_t n = static_cast<size_t>(shape_numel(shape));
         const bool is_norm = name.find("norm") != std::string::npos;
         const bool is_bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
-        if (is_norm && !is_bias) std::fill(t.data.begin(), t.data.end(), 1.0f);
-        else if (!is_bias) for (float& v : t.data) v = normal(rng);
+        HostTensor t{shape, FloatBuffer::filled(n, is_norm && !is_bias ? 1.0f : 0.0f)};
+        if (!is_norm && !is_bias) {
+            float* v = t.data.mutable_data();
+            for (size_t i = 0; i < n; ++i) v[i] = normal(rng);
+        }
         m.tensors[name] = std::move(t);
     }
     return m;
@@ -358,7 +361,7 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
     std::map<std::string, std::vector<float>> mine, orig;
     for (const auto& s : sites) {
         mine[s.name] = vit.param(s.name).download();
-        orig[s.name] = model.tensors.at(s.name).data;
+        orig[s.name] = model.tensors.at(s.name).data.to_vector();
     }
     std::map<std::string, std::map<std::string, std::vector<float>>> edited;  // peer -> site -> weights
     for (const Peer& p : o.peers) {
@@ -375,7 +378,7 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
             auto it = out.tensors.find(s.name);
             if (it == out.tensors.end() || it->second.data.size() != mine[s.name].size())
                 throw Error(p.title + " returned no " + s.name + " of the right shape");
-            edited[p.key][s.name] = it->second.data;
+            edited[p.key][s.name] = it->second.data.to_vector();
         }
         nlohmann::json pj = {{"title", p.title}, {"torch", ref.at("torch")}};
         if (ref.contains("peak_rss_mb")) pj["peak_rss_mb"] = ref.at("peak_rss_mb");

@@ -61,8 +61,9 @@ TEST_CASE("safetensors round trip keeps names, shapes, values and metadata", "[s
     auto add = [&](const std::string& name, std::vector<int64_t> shape) {
         HostTensor t;
         t.shape = shape;
-        t.data.resize(static_cast<size_t>(t.numel()));
-        for (float& x : t.data) x = nd(rng);
+        std::vector<float> v(static_cast<size_t>(t.numel()));
+        for (float& x : v) x = nd(rng);
+        t.data = v;
         f.tensors[name] = t;
     };
     add("blocks.0.mlp.fc1.weight", {16, 8});
@@ -106,7 +107,7 @@ TEST_CASE("safetensors round trip keeps names, shapes, values and metadata", "[s
     for (const auto& kv : f.tensors) total += kv.second.data.size() * 4;
     REQUIRE(raw.size() == 8 + n + total);
     // Sorted by name: the first tensor's data ("Zed", uppercase sorts first) starts the data section.
-    REQUIRE(raw.substr(8 + n, 20) == f32s(f.tensors.at("Zed").data));
+    REQUIRE(raw.substr(8 + n, 20) == f32s(f.tensors.at("Zed").data.to_vector()));
 }
 
 TEST_CASE("write_safetensors refuses inconsistent tensors and writes nothing", "[safetensors]") {

@@ -28,8 +28,14 @@ struct Patch {
     std::vector<PatchSite> sites;
 };
 
-// The difference between two versions of the same model over the given sites (bitwise compare).
+// The difference between two whole versions of the same model over the given sites (bitwise
+// compare); hashes both.
 Patch make_patch(const std::map<std::string, HostTensor>& before, const std::map<std::string, HostTensor>& after,
+                 const std::vector<EditSite>& sites, std::map<std::string, std::string> provenance);
+// The same when both hashes are known (the model's id, and TensorsHasher::rehash of the edit):
+// `edited` holds the edited tensors, at least the sites; a tensor it lacks is the model's.
+Patch make_patch(const std::map<std::string, HostTensor>& before, std::string base_hash,
+                 const std::map<std::string, HostTensor>& edited, std::string edited_hash,
                  const std::vector<EditSite>& sites, std::map<std::string, std::string> provenance);
 void save_patch(const std::string& path, const Patch& patch);
 Patch load_patch(const std::string& path);
