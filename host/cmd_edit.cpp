@@ -247,17 +247,22 @@ int cmd_edit(const std::vector<std::string>& args) {
         {"base_model", model_id}};
     if (guard_lr >= 0) provenance["guard_lr"] = std::to_string(guard_lr);
     if (write) {
-        // Only the sites can have changed (the session checked it): download just those.
-        const auto edited = phases.time("write", [&] { return vit.download_params(site_names); });
-        const std::string edited_id = phases.time("hash", [&] { return hasher.rehash(model.tensors, edited); });
+        // Only the sites can have changed (the session checked it): those come from the backend,
+        // one at a time (a ViT-B/16's six are 57 MB), for the hash and again for the patch.
+        auto site = [&](const std::string& name) { return vit.download_params({name}).at(name); };
+        const std::string edited_id = phases.time("hash", [&] {
+            return hasher.rehash(model.tensors, [&](const std::string& name, const HostTensor& t) {
+                return std::count(site_names.begin(), site_names.end(), name) ? site(name) : t;
+            });
+        });
         phases.begin("write");
-        const Patch patch = make_patch(model.tensors, model_id, edited, edited_id, session.sites(), provenance);
+        const Patch patch = make_patch(model.tensors, model_id, site, edited_id, sites, provenance);
         if (vm.count("patch")) save_patch(vm["patch"].as<std::string>(), patch);
         if (vm.count("out")) {
             std::map<std::string, std::string> meta = model.metadata;
             for (const auto& [k, v] : provenance) meta["vitedit.edit." + k] = v;
             std::map<std::string, HostTensor> whole = model.tensors;  // shares the unchanged values
-            for (const auto& [name, t] : edited) whole[name] = t;
+            for (auto& [name, t] : vit.download_params(site_names)) whole[name] = std::move(t);
             try {
                 save_model(vm["out"].as<std::string>(), cfg, whole, meta);
             } catch (...) {  // both outputs or neither

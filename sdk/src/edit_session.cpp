@@ -148,10 +148,13 @@ EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, s
         masks_.push_back(be.zeros({s.units}));
     }
     // The original model's CLS features (the hypernetwork's input) and the frozen prefix.
-    auto out = vit_.forward(images_);
-    features_ = out.features.download();
+    if (!use_cache_) features_ = vit_.forward(images_).features.download();
     if (use_cache_) {
+        // The prefix first, then the features from it: the same operations as one forward, but
+        // every frozen weight is read once, so the backend keeps no packed copy of it (it packs
+        // from a weight's second read on; ViT-B/16: 200 MB it would never read again).
         prefix_ = vit_.forward_prefix(images_, lowest_);
+        features_ = vit_.forward_suffix(prefix_, lowest_).features.download();
         // Sites of the lowest block all in its MLP: its attention half is frozen too.
         bool mlp_only = true;
         for (const auto& s : sites_)

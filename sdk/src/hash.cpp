@@ -82,11 +82,18 @@ std::string TensorsHasher::rehash(const std::map<std::string, HostTensor>& tenso
             throw Error("rehash: tensor '" + kv.first + "' was not declared as changing");
         if (!tensors.count(kv.first)) throw Error("rehash: the model has no tensor '" + kv.first + "'");
     }
+    return rehash(tensors, [&](const std::string& name, const HostTensor& t) {
+        auto c = changed.find(name);
+        return c == changed.end() ? t : c->second;
+    });
+}
+
+std::string TensorsHasher::rehash(
+    const std::map<std::string, HostTensor>& tensors,
+    const std::function<HostTensor(const std::string& name, const HostTensor& t)>& version) const {
     Sha256 h(*before_);
-    for (auto it = tensors.lower_bound(first_changing_); it != tensors.end(); ++it) {
-        auto c = changed.find(it->first);
-        hash_tensor(h, it->first, c == changed.end() ? it->second : c->second);
-    }
+    for (auto it = tensors.lower_bound(first_changing_); it != tensors.end(); ++it)
+        hash_tensor(h, it->first, version(it->first, it->second));
     return h.hex();
 }
 

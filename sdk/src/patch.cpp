@@ -47,7 +47,7 @@ std::map<std::string, HostTensor> swap_in(std::map<std::string, HostTensor> tens
         const HostTensor& src = forward ? s.new_values : s.old_values;
         for (size_t j = 0; j < s.indices.size(); ++j) move_unit(src, static_cast<int64_t>(j), w, s.indices[j], s.unit);
     }
-    const std::string result = hasher.rehash(tensors, {});
+    const std::string result = hasher.rehash(tensors, std::map<std::string, HostTensor>{});
     if (result != (forward ? p.edited_hash : p.base_hash))
         throw Error("the patch did not reproduce the expected model (hash mismatch): the patch file is inconsistent");
     return tensors;
@@ -57,23 +57,31 @@ std::map<std::string, HostTensor> swap_in(std::map<std::string, HostTensor> tens
 
 Patch make_patch(const std::map<std::string, HostTensor>& before, const std::map<std::string, HostTensor>& after,
                  const std::vector<EditSite>& sites, std::map<std::string, std::string> provenance) {
-    for (const auto& kv : before)
-        if (!after.count(kv.first))
-            throw Error("tensor '" + kv.first + "' changed outside the edit sites; a patch cannot represent that");
-    return make_patch(before, tensors_hash(before), after, tensors_hash(after), sites, std::move(provenance));
+    // Anything outside the sites must be identical: a patch cannot describe other changes.
+    for (const auto& [name, t] : before) {
+        bool is_site = false;
+        for (const auto& s : sites) is_site = is_site || s.name == name;
+        auto it = after.find(name);
+        if (it == after.end() || (!is_site && (it->second.shape != t.shape ||
+                                               std::memcmp(it->second.data.data(), t.data.data(), t.data.size() * sizeof(float)) != 0)))
+            throw Error("tensor '" + name + "' changed outside the edit sites; a patch cannot represent that");
+    }
+    return make_patch(before, tensors_hash(before), [&](const std::string& name) { return site_tensor(after, name); },
+                      tensors_hash(after), sites, std::move(provenance));
 }
 
 Patch make_patch(const std::map<std::string, HostTensor>& before, std::string base_hash,
-                 const std::map<std::string, HostTensor>& edited, std::string edited_hash,
+                 const std::function<HostTensor(const std::string& site)>& edited_site, std::string edited_hash,
                  const std::vector<EditSite>& sites, std::map<std::string, std::string> provenance) {
-    const auto& after = edited;
     Patch p;
     p.base_hash = std::move(base_hash);
     p.edited_hash = std::move(edited_hash);
     p.provenance = std::move(provenance);
     for (const auto& site : sites) {
         const HostTensor& a = site_tensor(before, site.name);
-        const HostTensor& b = site_tensor(after, site.name);
+        const HostTensor b = edited_site(site.name);
+        if (b.shape != a.shape)
+            throw Error("the edited " + site.name + " is " + shape_str(b.shape) + ", the model's " + shape_str(a.shape));
         PatchSite ps;
         ps.name = site.name;
         ps.unit = site.unit;
@@ -94,16 +102,8 @@ Patch make_patch(const std::map<std::string, HostTensor>& before, std::string ba
             move_unit(a, ps.indices[j], ps.old_values, j, site.unit);
             move_unit(b, ps.indices[j], ps.new_values, j, site.unit);
         }
+        a.data.drop_pages();  // compared once: a mapped model's pages need not stay
         p.sites.push_back(std::move(ps));
-    }
-    // Anything outside the sites must be identical: a patch cannot describe other changes.
-    for (const auto& [name, t] : after) {
-        bool is_site = false;
-        for (const auto& s : sites) is_site = is_site || s.name == name;
-        auto it = before.find(name);
-        if (it == before.end() || (!is_site && (it->second.shape != t.shape ||
-                                                std::memcmp(it->second.data.data(), t.data.data(), t.data.size() * sizeof(float)) != 0)))
-            throw Error("tensor '" + name + "' changed outside the edit sites; a patch cannot represent that");
     }
     return p;
 }

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,6 +45,11 @@ public:
     // a tensor of `changed` before it is refused.
     std::string rehash(const std::map<std::string, HostTensor>& tensors,
                        const std::map<std::string, HostTensor>& changed) const;
+    // The same with the tensors from the first of `changing` on made one at a time:
+    // `version(name, t)` is what to hash in place of `tensors`' t (t itself where unchanged), so
+    // that the edited tensors of a large model need not all be held at once.
+    std::string rehash(const std::map<std::string, HostTensor>& tensors,
+                       const std::function<HostTensor(const std::string& name, const HostTensor& t)>& version) const;
 
 private:
     std::string first_changing_;
