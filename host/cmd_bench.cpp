@@ -166,7 +166,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     if (vm.count("locality")) locality_dir = vm["locality"].as<std::string>();
     if (groups_dir.empty() || locality_dir.empty()) throw UsageError("give --bench DIR, or --groups DIR and --locality DIR");
 
-    const ModelFile model = load_model(vm["model"].as<std::string>());
+    PhaseTimer phases;  // load, hash, prefix: the JSON document's "phases"
+    const ModelFile model = phases.time("load", [&] { return load_model(vm["model"].as<std::string>()); });
     const VitConfig& cfg = model.config;
     std::vector<PluginSpec> locators;
     if (vm.count("locator"))
@@ -226,7 +227,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     Vit vit(backend, cfg, model.tensors);
     const auto sites = ffn_sites(cfg, blocks);
     const int lowest = *std::min_element(blocks.begin(), blocks.end());
-    const std::string model_id = tensors_hash(model.tensors);
+    const std::string model_id = phases.time("hash", [&] { return tensors_hash(model.tensors); });
     // One budget for the locality set and every group's set, in that order.
     int64_t budget = cache_budget_bytes(vm), cached = 0, total_images = 0;
     auto left = [&](const ImageSet& s) {
@@ -234,6 +235,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         total_images += s.size();
         if (budget >= 0) budget = std::max<int64_t>(0, budget - s.cached_bytes());
     };
+    phases.begin("prefix");  // every image set's frozen prefix, until the first edit
     ImageSet loc_set(vit, loc_chw, static_cast<int64_t>(locality.size()), lowest, 128, budget);
     left(loc_set);
     const std::vector<int32_t> loc_base = loc_set.predict();
@@ -254,6 +256,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         total_edits += idx.size();
         edit_images.push_back(idx);
     }
+    phases.end();
     if (world.root()) report_cache("evaluation images", cached, total_images, vm);
     if (world.root())
         std::cerr << "bench: " << groups.size() << " groups, " << total_edits << " edits per run, " << runs.size()
@@ -366,7 +369,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     if (vm.count("json")) {
         nlohmann::json doc = {{"model", vm["model"].as<std::string>()}, {"model_hash", model_id}, {"seed", seed},
                               {"groups", groups.size()}, {"locality", locality.size()}, {"runs", out_runs}, {"best", best},
-                              {"cached_images", cached}, {"evaluation_images", total_images}, {"peak_rss_mb", peak_rss_mb()}};
+                              {"cached_images", cached}, {"evaluation_images", total_images}, {"peak_rss_mb", peak_rss_mb()},
+                              {"phases", phases_json(phases)}};
         write_file_atomic(vm["json"].as<std::string>(), doc.dump(2) + "\n");
     }
     if (vm.count("plot")) {
