@@ -104,8 +104,9 @@ int cmd_edit(const std::vector<std::string>& args) {
     if (!(min_lr >= 0 && min_lr <= 1)) throw UsageError("--min-lr " + std::to_string(min_lr) + " is not in [0, 1]");
     const bool json = vm.count("json") > 0;
     PhaseTimer phases;
+    phases.begin("load");  // the model mapped, the images decoded, then (below) plugins, backend, upload
 
-    const ModelFile model = phases.time("load", [&] { return load_model(model_path, model_overrides(vm)); });
+    const ModelFile model = load_model(model_path, model_overrides(vm));
     const VitConfig& cfg = model.config;
     const auto paths = vm["image"].as<std::vector<std::string>>();
     const auto label_texts = vm["label"].as<std::vector<std::string>>();
@@ -114,35 +115,33 @@ int cmd_edit(const std::vector<std::string>& args) {
                          " images: give one label for all or one per image");
     std::vector<int32_t> labels;
     std::vector<float> chw;
-    phases.time("load", [&] {
-        for (size_t i = 0; i < paths.size(); ++i) {
-            labels.push_back(parse_label(label_texts.size() == 1 ? label_texts[0] : label_texts[i], cfg));
-            auto x = to_model_input(load_image(paths[i]), cfg);
-            chw.insert(chw.end(), x.begin(), x.end());
-        }
-    });
+    for (size_t i = 0; i < paths.size(); ++i) {
+        labels.push_back(parse_label(label_texts.size() == 1 ? label_texts[0] : label_texts[i], cfg));
+        auto x = to_model_input(load_image(paths[i]), cfg);
+        chw.insert(chw.end(), x.begin(), x.end());
+    }
     const Chain chain = read_chain(vm, model_path);
     const auto blocks = chain.edit_blocks.empty() ? default_edit_blocks(cfg.depth) : chain.edit_blocks;
     const std::vector<EditSite> sites = ffn_sites(cfg, blocks);
     std::vector<std::string> site_names;
     for (const auto& s : sites) site_names.push_back(s.name);
     // One pass over the model: its id (the plugins' checkpoint check, the patch's base hash and
-    // provenance), keeping the state before the first site so the edited model's hash only
-    // rehashes from there on. Before the upload, which then takes the pages hashing read in.
-    const TensorsHasher hasher = phases.time("hash", [&] { return TensorsHasher(model.tensors, site_names); });
+    // provenance), keeping the state before the first site so that the edited model's hash
+    // rehashes only from there on.
+    phases.begin("hash");
+    const TensorsHasher hasher(model.tensors, site_names);
     const std::string& model_id = hasher.hash();
-    Registry& reg = phases.time("load", [&]() -> Registry& { return registry(vm); });
-    LocatorInstance locator = phases.time("load", [&] { return LocatorInstance(reg, chain.locator); });
-    EditorInstance editor = phases.time("load", [&] { return EditorInstance(reg, chain.editor); });
-    auto backend = phases.time("load", [&] { return create_backend(vm); });
-    Vit vit = phases.time("load", [&] { return Vit(backend, cfg, model.tensors); });
-    EditSession session = phases.time("prefix", [&] {
-        return EditSession(vit, sites, vit.upload_images(chw, static_cast<int64_t>(paths.size())), labels,
-                           locator.seed(), model_id, vm.count("no-cache") == 0, model_path);
-    });
+    phases.begin("load");
+    Registry& reg = registry(vm);
+    LocatorInstance locator(reg, chain.locator);
+    EditorInstance editor(reg, chain.editor);
+    auto backend = create_backend(vm);
+    Vit vit(backend, cfg, model.tensors);
+    phases.begin("prefix");  // the frozen blocks once, and the predictions before the edit (proof sets too)
+    EditSession session(vit, sites, vit.upload_images(chw, static_cast<int64_t>(paths.size())), labels, locator.seed(),
+                        model_id, vm.count("no-cache") == 0, model_path);
 
     const int K = cfg.num_classes, N = static_cast<int>(paths.size());
-    phases.begin("prefix");  // with the predictions before the edit, on its images and proof sets
     const ve_edit_eval before = session.evaluate(false);
     const std::vector<float> logits_before = session.last_logits();
     if (!json) {
