@@ -1,6 +1,8 @@
 // vitedit edit — fix a model's mistake on one or a few images: locate, edit, report, write.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <future>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -127,16 +129,22 @@ int cmd_edit(const std::vector<std::string>& args) {
     for (const auto& s : sites) site_names.push_back(s.name);
     // One pass over the model: its id (the plugins' checkpoint check, the patch's base hash and
     // provenance), keeping the state before the first site so that the edited model's hash
-    // rehashes only from there on.
-    phases.begin("hash");
-    const TensorsHasher hasher(model.tensors, site_names);
-    const std::string& model_id = hasher.hash();
-    phases.begin("load");
+    // rehashes only from there on. On a thread of its own, beside the plugins' loading and the
+    // upload (all of them only read the model); the session is the first to need it.
+    auto hashing = std::async(std::launch::async, [&] {
+        const auto t0 = std::chrono::steady_clock::now();
+        TensorsHasher h(model.tensors, site_names);
+        return std::make_pair(std::move(h), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    });
     Registry& reg = registry(vm);
     LocatorInstance locator(reg, chain.locator);
     EditorInstance editor(reg, chain.editor);
     auto backend = create_backend(vm);
     Vit vit(backend, cfg, model.tensors);
+    const auto hashed = hashing.get();  // (a wait counts as load)
+    const TensorsHasher& hasher = hashed.first;
+    phases.add("hash", hashed.second);  // its own seconds, spent beside load's
+    const std::string& model_id = hasher.hash();
     phases.begin("prefix");  // the frozen blocks once, and the predictions before the edit (proof sets too)
     EditSession session(vit, sites, vit.upload_images(chw, static_cast<int64_t>(paths.size())), labels, locator.seed(),
                         model_id, vm.count("no-cache") == 0, model_path);

@@ -16,6 +16,7 @@ void PhaseTimer::add(const std::string& phase, double seconds) {
 
 void PhaseTimer::begin(const std::string& phase) {
     end();
+    add(phase, 0.0);  // listed from when it starts, before phases that end inside it
     begun_ = phase;
     begun_at_ = Clock::now();
 }
