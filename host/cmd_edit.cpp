@@ -150,8 +150,8 @@ int cmd_edit(const std::vector<std::string>& args) {
                         model_id, vm.count("no-cache") == 0, model_path);
 
     const int K = cfg.num_classes, N = static_cast<int>(paths.size());
-    const ve_edit_eval before = session.evaluate(false);
-    const std::vector<float> logits_before = session.last_logits();
+    const ve_edit_eval before = session.initial_eval();
+    const std::vector<float> logits_before = session.initial_logits();
     if (!json) {
         std::cerr << "model: " << cfg.summary() << ", backend " << backend->name() << "\n"
                   << "chain: locator " << chain.locator.name << (chain.locator.config().empty() ? "" : ":" + chain.locator.config())
