@@ -15,8 +15,9 @@ namespace {
 std::map<std::string, vitedit::HostTensor> small_model() {
     std::map<std::string, vitedit::HostTensor> m;
     auto add = [&](const std::string& name, int64_t r, int64_t c) {
-        vitedit::HostTensor t{{r, c}, std::vector<float>(static_cast<size_t>(r * c))};
-        for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = static_cast<float>(i) * 0.25f;
+        std::vector<float> v(static_cast<size_t>(r * c));
+        for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i) * 0.25f;
+        vitedit::HostTensor t{{r, c}, v};
         m[name] = t;
     };
     add("blocks.0.mlp.fc1.weight", 8, 4);

@@ -40,6 +40,19 @@ double peak_rss_mb() {
     return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
 }
 
+nlohmann::json phases_json(const PhaseTimer& phases) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [name, s] : phases.phases()) j[name] = s;
+    j["total"] = phases.total();
+    return j;
+}
+
+void print_phases(std::ostream& out, const PhaseTimer& phases) {
+    char total[64];
+    std::snprintf(total, sizeof total, "%.3g s), peak RSS %.0f MB", phases.total(), peak_rss_mb());
+    out << "phases: " << phases.summary() << " (total " << total << "\n";
+}
+
 bool reset_peak_rss() {
     malloc_trim(0);  // hand freed heap back first, or it still counts as resident
     std::ofstream out("/proc/self/clear_refs");

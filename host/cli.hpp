@@ -2,10 +2,14 @@
 #pragma once
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+#include "vitedit/phase_timer.hpp"
 
 #include "vitedit/registry.hpp"
 #include "vitedit/vit_config.hpp"
@@ -54,6 +58,11 @@ double peak_rss_mb();
 // Starts a new peak: peak_rss_mb() then reports the peak since this call (Linux clear_refs);
 // false where the kernel does not allow it (the peak stays the process' own).
 bool reset_peak_rss();
+
+// A command's phases for its --json report: {"load": seconds, ..., "total": seconds}.
+nlohmann::json phases_json(const PhaseTimer& phases);
+// The same for people (-v): "phases: load 0.21 s, ... (total 3.2 s), peak RSS 700 MB".
+void print_phases(std::ostream& out, const PhaseTimer& phases);
 
 // --heads, --ln-eps, --mean, --std, --classes: override the model file's metadata.
 void add_model_overrides(po::options_description& desc);

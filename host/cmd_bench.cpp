@@ -3,7 +3,6 @@
 // method its fronts and best points; for pairs of methods ΔGR at matched locality with a 95 %
 // paired-bootstrap interval. The protocol logic lives in the library; this file parses and prints.
 #include <algorithm>
-#include <chrono>
 #include <iomanip>
 #include <iostream>
 #include <set>
@@ -23,6 +22,7 @@
 #include "vitedit/eval/records_json.hpp"
 #include "vitedit/hash.hpp"
 #include "vitedit/model.hpp"
+#include "vitedit/phase_timer.hpp"
 #include "vitedit/safetensors.hpp"
 
 namespace vitedit::cli {
@@ -135,10 +135,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                desc, args, vm))
         return 0;
     World& world = World::get();
-    const auto t_start = std::chrono::steady_clock::now();
-    auto seconds_since = [](std::chrono::steady_clock::time_point t) {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    };
+    PhaseTimer phases;  // load, hash, prefix (the sets' frozen prefix), edits: the JSON's "phases"
     const std::string model_path = vm["model"].as<std::string>();
     const eval::Protocol* protocol = nullptr;
     try {
@@ -175,7 +172,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         if (vm.count(key) && !fs::is_directory(fs::absolute(vm[key].as<std::string>()).parent_path()))
             throw UsageError(std::string("--") + key + ": the output directory does not exist");
 
-    const ModelFile model = load_model(model_path);
+    const ModelFile model = phases.time("load", [&] { return load_model(model_path); });
     const VitConfig& cfg = model.config;
     const PluginSpec editor_spec = parse_plugin_spec(vm.count("editor") ? vm["editor"].as<std::string>() : kDefaultEditor, "--editor");
     const std::vector<int> blocks = vm.count("edit-blocks") ? parse_blocks(vm["edit-blocks"].as<std::string>()) : default_edit_blocks(cfg.depth);
@@ -264,7 +261,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     auto backend = create_rank_backend(reg, vm["backend"].as<std::string>(), backend_config(vm));
     check_precision(vm, *backend);
     Vit vit(backend, cfg, model.tensors);
-    const std::string model_id = tensors_hash(model.tensors);
+    const std::string model_id = phases.time("hash", [&] { return tensors_hash(model.tensors); });
+    phases.begin("prefix");
     eval::Benchmark bench(vit, std::move(groups), typical, sensitive,
                           {blocks, vm["max-edits-per-group"].as<int>(), seed, cache_budget_bytes(vm), model_id, model_path});
     if (world.root()) {
@@ -279,8 +277,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                   << (world.size() > 1 ? ", shared by " + std::to_string(world.size()) + " MPI ranks" : std::string()) << "\n";
     }
 
-    const double setup_s = seconds_since(t_start);
-    const auto t_jobs = std::chrono::steady_clock::now();
+    phases.begin("edits");
     const std::vector<eval::BenchJob> jobs = bench.jobs(runs.size());
     const size_t stride = static_cast<size_t>(world.size());
     Progress progress(world.size() > 1 ? "bench (rank 0 of " + std::to_string(world.size()) + ")" : "bench",
@@ -294,7 +291,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                                                            run.method + (run.sweep_value.empty() ? "" : " " + run_label(run)));
                                        });
     progress.finish();
-    const double jobs_s = seconds_since(t_jobs);
+    phases.end();
     nlohmann::json sent = nlohmann::json::array();
     for (const auto& [j, rec] : scored) sent.push_back({j, eval::to_json(rec)});
     const std::vector<std::string> gathered = world.gather(sent.dump());
@@ -437,14 +434,13 @@ int cmd_bench(const std::vector<std::string>& args) {
         }
     }
 
-    // Where the time went: loading and caching the sets, then per edit locate + edit and scoring
-    // (summed over every rank's edits; with N ranks the jobs' wall is about their sum / N).
+    // Where the edits' time went, summed over every rank's edits (with N ranks the "edits" phase
+    // lasts about their sum / N): locate + edit, and scoring on the group and locality sets.
     double edit_sum = 0, eval_sum = 0;
     for (const auto& r : records) edit_sum += r.time_s, eval_sum += r.eval_s;
-    const nlohmann::json timing = {{"setup_s", setup_s}, {"jobs_wall_s", jobs_s}, {"edit_s", edit_sum}, {"eval_s", eval_sum},
-                                   {"ranks", world.size()}, {"edits", records.size()}};
-    std::cerr << std::fixed << std::setprecision(1) << "bench: time: setup " << setup_s << " s, " << records.size() << " edits in "
-              << jobs_s << " s on " << world.size() << " rank(s): locate + edit " << edit_sum << " s, scoring " << eval_sum << " s (summed)\n";
+    const nlohmann::json timing = {{"edit_s", edit_sum}, {"eval_s", eval_sum}, {"ranks", world.size()}, {"edits", records.size()}};
+    std::cerr << std::fixed << std::setprecision(1) << "bench: time: " << phases.summary() << "; " << records.size() << " edits on "
+              << world.size() << " rank(s): locate + edit " << edit_sum << " s, scoring " << eval_sum << " s (summed)\n";
     if (vm.count("json")) {
         nlohmann::json group_names = nlohmann::json::array();
         for (const auto& g : bench.groups()) group_names.push_back({{"name", g.name}, {"size", g.images.n}});
@@ -455,7 +451,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                               {"runs", out_runs}, {"best", best}, {"fronts", fronts},
                               {"comparisons", comparisons}, {"bootstrap", {{"replicates", bopt.replicates}, {"seed", bopt.seed}, {"min_SR", min_sr}}},
                               {"cached_images", bench.cached_images()}, {"evaluation_images", bench.evaluation_images()},
-                              {"time", timing}, {"peak_rss_mb", peak_rss_mb()}};
+                              {"phases", phases_json(phases)}, {"time", timing}, {"peak_rss_mb", peak_rss_mb()}};
         write_file_atomic(vm["json"].as<std::string>(), doc.dump(1) + "\n");
     }
     if (vm.count("plot")) {

@@ -1,6 +1,8 @@
 // vitedit edit — fix a model's mistake on one or a few images: locate, edit, report, write.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <future>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -18,6 +20,7 @@
 #include "vitedit/image.hpp"
 #include "vitedit/model.hpp"
 #include "vitedit/patch.hpp"
+#include "vitedit/phase_timer.hpp"
 #include "vitedit/plugin_host.hpp"
 
 namespace vitedit::cli {
@@ -81,7 +84,8 @@ int cmd_edit(const std::vector<std::string>& args) {
                                                      "nothing (exit status 4) when it is below --min-lr, even with --force")
         ("min-lr", po::value<double>(), "the guard's threshold, in [0, 1] (default 0.97)")
         ("no-cache", "recompute the frozen blocks below the edit sites at every step (slower; for measurement)")
-        ("json", "print one JSON object");
+        ("json", "print one JSON object")
+        ("verbose,v", "also print the seconds of each phase (load, hash, prefix, locate, edit, check, write) and the peak RSS");
     add_chain_options(desc);
     add_cache_option(desc);
     add_backend_option(desc);
@@ -105,6 +109,8 @@ int cmd_edit(const std::vector<std::string>& args) {
     const double min_lr = vm.count("min-lr") ? vm["min-lr"].as<double>() : 0.97;
     if (!(min_lr >= 0 && min_lr <= 1)) throw UsageError("--min-lr " + std::to_string(min_lr) + " is not in [0, 1]");
     const bool json = vm.count("json") > 0;
+    PhaseTimer phases;
+    phases.begin("load");  // the model mapped, the images decoded, then (below) plugins, backend, upload
 
     const ModelFile model = load_model(model_path, model_overrides(vm));
     const VitConfig& cfg = model.config;
@@ -121,19 +127,35 @@ int cmd_edit(const std::vector<std::string>& args) {
         chw.insert(chw.end(), x.begin(), x.end());
     }
     const Chain chain = read_chain(vm, model_path);
+    const auto blocks = chain.edit_blocks.empty() ? default_edit_blocks(cfg.depth) : chain.edit_blocks;
+    const std::vector<EditSite> sites = ffn_sites(cfg, blocks);
+    std::vector<std::string> site_names;
+    for (const auto& s : sites) site_names.push_back(s.name);
+    // One pass over the model: its id (the plugins' checkpoint check, the patch's base hash and
+    // provenance), keeping the state before the first site so that the edited model's hash
+    // rehashes only from there on. On a thread of its own, beside the plugins' loading and the
+    // upload (all of them only read the model); the session is the first to need it.
+    auto hashing = std::async(std::launch::async, [&] {
+        const auto t0 = std::chrono::steady_clock::now();
+        TensorsHasher h(model.tensors, site_names);
+        return std::make_pair(std::move(h), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    });
     Registry& reg = registry(vm);
     LocatorInstance locator(reg, chain.locator);
     EditorInstance editor(reg, chain.editor);
     auto backend = create_backend(vm);
     Vit vit(backend, cfg, model.tensors);
-    const auto blocks = chain.edit_blocks.empty() ? default_edit_blocks(cfg.depth) : chain.edit_blocks;
-    const std::string model_id = tensors_hash(model.tensors);
-    EditSession session(vit, ffn_sites(cfg, blocks), vit.upload_images(chw, static_cast<int64_t>(paths.size())), labels,
-                        locator.seed(), model_id, vm.count("no-cache") == 0, model_path);
+    const auto hashed = hashing.get();  // (a wait counts as load)
+    const TensorsHasher& hasher = hashed.first;
+    phases.add("hash", hashed.second);  // its own seconds, spent beside load's
+    const std::string& model_id = hasher.hash();
+    phases.begin("prefix");  // the frozen blocks once, and the predictions before the edit (proof sets too)
+    EditSession session(vit, sites, vit.upload_images(chw, static_cast<int64_t>(paths.size())), labels, locator.seed(),
+                        model_id, vm.count("no-cache") == 0, model_path);
 
     const int K = cfg.num_classes, N = static_cast<int>(paths.size());
-    const ve_edit_eval before = session.evaluate(false);
-    const std::vector<float> logits_before = session.last_logits();
+    const ve_edit_eval before = session.initial_eval();
+    const std::vector<float> logits_before = session.initial_logits();
     if (!json) {
         std::cerr << "model: " << cfg.summary() << ", backend " << backend->name() << "\n"
                   << "chain: locator " << chain.locator.name << (chain.locator.config().empty() ? "" : ":" + chain.locator.config())
@@ -208,7 +230,13 @@ int cmd_edit(const std::vector<std::string>& args) {
         if (!same) load_locality(guard_dir, guard_set, guard_before);
     }
 
+    phases.end();
+
     const EditOutcome r = run_edit(session, locator, editor);
+    phases.add("locate", r.locate_s);
+    phases.add("edit", r.edit_s);
+    phases.add("check", r.time_s - r.locate_s - r.edit_s);  // nothing written outside the masks
+    phases.begin("check");
     double gr = -1, lr = -1, lr_sens = -1, guard_lr = -1, acc_before = -1, acc_after = -1;
     if (gen_set) gr = eval::generalization_rate(gen_set->predict(), labels[0]);
     if (loc_set) lr = locality_rate(*loc_set, loc_before);
@@ -218,6 +246,7 @@ int cmd_edit(const std::vector<std::string>& args) {
     const bool guard_refused = guard_lr >= 0 && guard_lr < min_lr;
     const ve_edit_eval after = session.evaluate(false);
     const std::vector<float> logits_after = session.last_logits();
+    phases.end();
 
     size_t kept = 0, total = 0;
     for (const auto& m : r.mask)
@@ -235,19 +264,30 @@ int cmd_edit(const std::vector<std::string>& args) {
         {"base_model", model_id}};
     if (guard_lr >= 0) provenance["guard_lr"] = std::to_string(guard_lr);
     if (write) {
-        auto edited = vit.download_params();
-        const Patch patch = make_patch(model.tensors, edited, session.sites(), provenance);
+        // Only the sites can have changed (the session checked it): those come from the backend,
+        // one at a time (a ViT-B/16's six are 57 MB), for the hash and again for the patch.
+        auto site = [&](const std::string& name) { return vit.download_params({name}).at(name); };
+        const std::string edited_id = phases.time("hash", [&] {
+            return hasher.rehash(model.tensors, [&](const std::string& name, const HostTensor& t) {
+                return std::count(site_names.begin(), site_names.end(), name) ? site(name) : t;
+            });
+        });
+        phases.begin("write");
+        const Patch patch = make_patch(model.tensors, model_id, site, edited_id, sites, provenance);
         if (vm.count("patch")) save_patch(vm["patch"].as<std::string>(), patch);
         if (vm.count("out")) {
             std::map<std::string, std::string> meta = model.metadata;
             for (const auto& [k, v] : provenance) meta["vitedit.edit." + k] = v;
+            std::map<std::string, HostTensor> whole = model.tensors;  // shares the unchanged values
+            for (auto& [name, t] : vit.download_params(site_names)) whole[name] = std::move(t);
             try {
-                save_model(vm["out"].as<std::string>(), cfg, edited, meta);
+                save_model(vm["out"].as<std::string>(), cfg, whole, meta);
             } catch (...) {  // both outputs or neither
                 if (vm.count("patch")) std::remove(vm["patch"].as<std::string>().c_str());
                 throw;
             }
         }
+        phases.end();
     }
     if (guard_refused) {
         std::ostringstream o;
@@ -268,7 +308,8 @@ int cmd_edit(const std::vector<std::string>& args) {
         nlohmann::json j = {{"success", r.success}, {"steps", r.steps}, {"loss", r.loss}, {"time_s", r.time_s},
                             {"step_s", r.step_s}, {"locate_s", r.locate_s}, {"budget", static_cast<double>(kept) / total},
                             {"correct_before", before.num_correct}, {"correct_after", after.num_correct},
-                            {"written", write}, {"mask", mask}, {"peak_rss_mb", peak_rss_mb()}};
+                            {"written", write}, {"mask", mask}, {"peak_rss_mb", peak_rss_mb()},
+                            {"phases", phases_json(phases)}};
         j["SR"] = static_cast<double>(after.num_correct) / N;
         if (gr >= 0) j["GR"] = gr;
         if (lr >= 0) j["LR"] = lr;
@@ -293,6 +334,7 @@ int cmd_edit(const std::vector<std::string>& args) {
         if (acc_before >= 0)
             std::cout << "drawdown " << std::setprecision(4) << acc_before - acc_after << " on " << vm["drawdown"].as<std::string>()
                       << " (accuracy " << acc_before << " -> " << acc_after << ")\n";
+        if (vm.count("verbose")) print_phases(std::cout, phases);
         if (guard_lr >= 0 && !guard_refused)
             std::cout << "locality guard: LR " << std::setprecision(4) << guard_lr << " on " << guard_dir << " >= --min-lr " << min_lr << "\n";
         if (write) {

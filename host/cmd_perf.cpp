@@ -28,6 +28,7 @@
 
 #include "chain.hpp"
 #include "cli.hpp"
+#include "perf_command.hpp"
 #include "vitedit/edit_session.hpp"
 #include "vitedit/image_set.hpp"
 #include "vitedit/model.hpp"
@@ -57,11 +58,14 @@ ModelFile vit_b16(uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> normal(0.0f, 0.02f);
     for (const auto& [name, shape] : expected_shapes(m.config)) {
-        HostTensor t{shape, std::vector<float>(static_cast<size_t>(shape_numel(shape)))};
+        const size_t n = static_cast<size_t>(shape_numel(shape));
         const bool is_norm = name.find("norm") != std::string::npos;
         const bool is_bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
-        if (is_norm && !is_bias) std::fill(t.data.begin(), t.data.end(), 1.0f);
-        else if (!is_bias) for (float& v : t.data) v = normal(rng);
+        HostTensor t{shape, FloatBuffer::filled(n, is_norm && !is_bias ? 1.0f : 0.0f)};
+        if (!is_norm && !is_bias) {
+            float* v = t.data.mutable_data();
+            for (size_t i = 0; i < n; ++i) v[i] = normal(rng);
+        }
         m.tensors[name] = std::move(t);
     }
     return m;
@@ -358,7 +362,7 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
     std::map<std::string, std::vector<float>> mine, orig;
     for (const auto& s : sites) {
         mine[s.name] = vit.param(s.name).download();
-        orig[s.name] = model.tensors.at(s.name).data;
+        orig[s.name] = model.tensors.at(s.name).data.to_vector();
     }
     std::map<std::string, std::map<std::string, std::vector<float>>> edited;  // peer -> site -> weights
     for (const Peer& p : o.peers) {
@@ -375,7 +379,7 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
             auto it = out.tensors.find(s.name);
             if (it == out.tensors.end() || it->second.data.size() != mine[s.name].size())
                 throw Error(p.title + " returned no " + s.name + " of the right shape");
-            edited[p.key][s.name] = it->second.data;
+            edited[p.key][s.name] = it->second.data.to_vector();
         }
         nlohmann::json pj = {{"title", p.title}, {"torch", ref.at("torch")}};
         if (ref.contains("peak_rss_mb")) pj["peak_rss_mb"] = ref.at("peak_rss_mb");
@@ -485,6 +489,24 @@ void print_table(const nlohmann::json& out) {
                       << " (" << p["weights_over_1e-5"].get<int64_t>() << " of " << p["weights_compared"].get<int64_t>()
                       << " elements over 1e-5; the edit moved weights by up to " << fmt(p["weights_max_abs_change"].get<double>()) << ")\n";
         }
+        if (c.contains("command")) {
+            const auto& w = c["command"];
+            auto phases = [](const nlohmann::json& side) {
+                std::string s;
+                for (const char* k : {"import", "load", "hash", "prefix", "locate", "edit", "check", "write"})
+                    if (side.contains("phases") && side["phases"].contains(k))
+                        s += (s.empty() ? "" : ", ") + std::string(k) + " " + fmt(side["phases"][k].get<double>());
+                return s;
+            };
+            std::cout << std::left << std::setw(22) << "" << "whole `edit --patch` command, cold process (median of "
+                      << w["vitedit"]["wall_s_each"].size() << " alternating runs, " << w["steps"] << " steps): vitedit "
+                      << fmt(w["vitedit"]["wall_s"].get<double>()) << " s, PyTorch script "
+                      << fmt(w["python"]["wall_s"].get<double>()) << " s: " << fmt(w["speedup"].get<double>()) << "x\n"
+                      << std::setw(22) << "" << "  vitedit phases (s): " << phases(w["vitedit"]) << "; peak RSS "
+                      << fmt(w["vitedit"].value("peak_rss_mb", 0.0), 4) << " MB\n"
+                      << std::setw(22) << "" << "  PyTorch phases (s): " << phases(w["python"]) << "; peak RSS "
+                      << fmt(w["python"].value("peak_rss_mb", 0.0), 4) << " MB\n";
+        }
         if (c.contains("float64")) {
             const auto& t = c["float64"]["vs_truth"];
             std::cout << std::left << std::setw(22) << "" << "max distance to the float64 truth: vitedit "
@@ -523,6 +545,9 @@ int cmd_perf(const std::vector<std::string>& args) {
          "the Python PyTorch eager reference (default: vitedit-torch-eager-reference beside vitedit, when /usr/bin/python3 "
          "imports torch)")
         ("no-python", "skip the Python PyTorch eager reference")
+        ("command-runs", po::value<int>()->default_value(3),
+         "also time the whole `vitedit edit --patch` command against the Python peer's script doing the same edit (saliency, "
+         "--steps RMSprop steps, save), both cold processes, this many runs each, alternately (0: skip; needs the Python peer)")
         ("f64-check", "also run the steps in float64 (Python PyTorch) and report how far vitedit and LibTorch land from "
                       "that truth")
         ("write-model", po::value<std::string>(), "write the ViT-B/16-shaped random weights (--seed) to this file and exit "
@@ -559,6 +584,9 @@ int cmd_perf(const std::vector<std::string>& args) {
         return 0;
     }
     const bool json = vm.count("json") > 0;
+    const int command_runs = vm["command-runs"].as<int>();
+    if (command_runs < 0 || command_runs > 20) throw UsageError("--command-runs must be in 0..20");
+    std::string python_command;  // the Python peer, when it runs
     boost::system::error_code ec;
     const fs::path bin = boost::dll::program_location(ec).parent_path();
     if (vm.count("no-reference") == 0) {
@@ -583,8 +611,10 @@ int cmd_perf(const std::vector<std::string>& args) {
                 std::cerr << "perf: no Python PyTorch peer (needs " << py
                           << " and /usr/bin/python3 with python3-torch); skipping it\n";
         }
-        if (have_python && vm.count("no-python") == 0)
+        if (have_python && vm.count("no-python") == 0) {
             o.peers.push_back({"python", "python", "the Python PyTorch eager reference", "/usr/bin/python3 '" + py + "'", true});
+            python_command = "/usr/bin/python3 '" + py + "'";
+        }
         if (have_python && vm.count("f64-check"))
             o.peers.push_back({"float64", "float64", "the float64 truth (Python PyTorch)",
                                "/usr/bin/python3 '" + py + "' --dtype float64 --prefix float64 --no-eval", false});
@@ -617,6 +647,18 @@ int cmd_perf(const std::vector<std::string>& args) {
         if (oc.eval_images < 1) throw UsageError("--eval-images must be >= 1");
         const ModelFile model = b16 ? vit_b16(vm["seed"].as<uint64_t>()) : load_model(m);
         out["cases"].push_back(run_case(reg, b16 ? "ViT-B/16 (random)" : fs::path(m).filename().string(), model, oc, json));
+        if (command_runs > 0 && !python_command.empty()) {
+            CommandRace race;
+            race.vitedit = boost::dll::program_location(ec).string();
+            race.python = python_command;
+            race.backend = o.backend;
+            race.runs = command_runs;
+            race.steps = o.steps;
+            race.lr = o.lr;
+            race.sparsity = o.sparsity;
+            race.threads = o.threads;
+            out["cases"].back()["command"] = race_edit_command(model, race, json);
+        }
     }
     if (json) std::cout << out.dump() << "\n";
     else print_table(out);

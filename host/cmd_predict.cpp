@@ -3,6 +3,7 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -18,25 +19,37 @@ int cmd_predict(const std::vector<std::string>& args) {
     desc.add_options()
         ("model", po::value<std::string>()->required(), "model weights (.safetensors; timm, Hugging Face or torchvision names)")
         ("image", po::value<std::vector<std::string>>()->required()->composing(), "image file (repeatable; PNG, JPEG, BMP, ...)")
-        ("json", "print one JSON object per image and line");
+        ("json", "print one JSON object per image and line, then one with the phases' seconds and the peak RSS")
+        ("verbose,v", "also print the seconds of each phase (load, forward) and the peak RSS");
     add_backend_option(desc);
     add_plugin_options(desc);
     add_model_overrides(desc);
     po::variables_map vm;
     if (!parse("predict", "--model F --image P [--image P ...] [--backend B] [--json]", desc, args, vm)) return 0;
 
-    const ModelFile model = load_model(vm["model"].as<std::string>(), model_overrides(vm));
-    const VitConfig& cfg = model.config;
+    PhaseTimer phases;
+    phases.begin("load");  // the weights on the backend, the images decoded
     const auto paths = vm["image"].as<std::vector<std::string>>();
-    // Decode everything before touching the backend: a bad image fails fast and names itself.
+    std::shared_ptr<Backend> backend;
     std::vector<std::vector<float>> inputs;
-    for (const auto& p : paths) inputs.push_back(to_model_input(load_image(p), cfg));
-
-    auto backend = create_backend(vm);
-    Vit vit(backend, cfg, model.tensors);
+    // Scoped: the host's view of the weights (a mapping) goes once the backend has its copy.
+    std::optional<Vit> vit_holder;
+    VitConfig cfg;
+    std::string naming;
+    {
+        const ModelFile model = load_model(vm["model"].as<std::string>(), model_overrides(vm));
+        cfg = model.config;
+        naming = model.naming;
+        // Decode everything before touching the backend: a bad image fails fast and names itself.
+        for (const auto& p : paths) inputs.push_back(to_model_input(load_image(p), cfg));
+        backend = create_backend(vm);
+        vit_holder.emplace(backend, cfg, model.tensors);
+    }
+    Vit& vit = *vit_holder;
+    phases.begin("forward");
     const bool json = vm.count("json") > 0;
     if (!json)
-        std::cerr << "model: " << cfg.summary() << " (" << model.naming << " names), backend: " << backend->name() << "\n";
+        std::cerr << "model: " << cfg.summary() << " (" << naming << " names), backend: " << backend->name() << "\n";
 
     const size_t batch = 32, per = inputs.empty() ? 0 : inputs[0].size();
     for (size_t start = 0; start < inputs.size(); start += batch) {
@@ -63,6 +76,9 @@ int cmd_predict(const std::vector<std::string>& args) {
             }
         }
     }
+    phases.end();
+    if (json) std::cout << nlohmann::json{{"phases", phases_json(phases)}, {"peak_rss_mb", peak_rss_mb()}}.dump() << "\n";
+    else if (vm.count("verbose")) print_phases(std::cout, phases);
     return 0;
 }
 

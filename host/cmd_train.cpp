@@ -65,12 +65,14 @@ std::map<std::string, HostTensor> init_params(const VitConfig& cfg, uint64_t see
     for (const auto& [name, shape] : expected_shapes(cfg)) {
         HostTensor h;
         h.shape = shape;
-        h.data.assign(static_cast<size_t>(h.numel()), 0.0f);
+        const size_t n = static_cast<size_t>(h.numel());
         const bool is_norm = name.find("norm") != std::string::npos;
         const bool is_bias = name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
-        if (is_norm && !is_bias) std::fill(h.data.begin(), h.data.end(), 1.0f);
-        else if (!is_bias)
-            for (float& v : h.data) v = trunc_normal(rng, 0.02);
+        h.data = FloatBuffer::filled(n, is_norm && !is_bias ? 1.0f : 0.0f);
+        if (!is_norm && !is_bias) {
+            float* v = h.data.mutable_data();
+            for (size_t i = 0; i < n; ++i) v[i] = trunc_normal(rng, 0.02);
+        }
         t[name] = std::move(h);
     }
     return t;
@@ -394,8 +396,8 @@ int cmd_train(const std::vector<std::string>& args) {
             auto fm = ck.m.find(n), fv = ck.v.find(n);
             if (fm == ck.m.end() || fv == ck.v.end() || fm->second.shape != s || fv->second.shape != s)
                 throw Error(ckpt_path + ": optimizer state for '" + n + "' is missing or mis-shaped");
-            adam_m[n] = backend->from_host(s, fm->second.data);
-            adam_v[n] = backend->from_host(s, fv->second.data);
+            adam_m[n] = backend->from_host(s, fm->second.data.data());
+            adam_v[n] = backend->from_host(s, fv->second.data.data());
         } else {
             adam_m[n] = backend->zeros(s);
             adam_v[n] = backend->zeros(s);

@@ -17,14 +17,24 @@ weights after --steps steps, f32) and PREFIX.json (step times, losses, evaluatio
 
 Needs only Debian's python3-torch (and python3-numpy, its dependency); safetensors is parsed
 here because python3-safetensors is not packaged for Debian 12.
+
+With --edit-command it is instead the whole `vitedit edit ... --patch` done the PyTorch way, for
+`vitedit perf` to time from a cold process against the vitedit command: load the model (the
+`safetensors` package where it imports, else the reader here), read the image (binary PGM/PPM at
+the model's size), locate like vitedit's `saliency` (|gradient x weight| per neuron, normalized
+per site, the top --sparsity of all site neurons), --steps RMSprop steps as above, and save the
+changed neurons' old and new values. Prints one JSON object with its phases' seconds.
 """
+import time
+
+START = time.perf_counter()  # before the imports: torch's takes a second of a cold start
+
 import argparse
 import json
 import math
 import os
 import struct
 import sys
-import time
 
 import numpy as np
 import torch
@@ -60,6 +70,47 @@ def read_safetensors(path):
         a = np.frombuffer(data[b:e], dtype=DTYPES[h["dtype"]]).reshape(h["shape"])
         tensors[name] = torch.from_numpy(a.astype(np.float32))
     return tensors, meta
+
+
+def load_model(path):
+    """The safetensors package's loader where it is installed, else read_safetensors."""
+    try:
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+    except ImportError:
+        return read_safetensors(path)
+    with safe_open(path, "pt") as f:
+        meta = f.metadata() or {}
+    return load_file(path), meta
+
+
+def read_pnm(path, channels, mean, std):
+    """A binary PGM (P5) or PPM (P6) image, 8-bit, as a normalized [1, C, H, W] f32 tensor."""
+    with open(path, "rb") as f:
+        data = f.read()
+    fields, pos = [], 0
+    while len(fields) < 4:  # magic, width, height, maxval; whitespace-separated, '#' comments
+        while data[pos : pos + 1].isspace():
+            pos += 1
+        if data[pos : pos + 1] == b"#":
+            pos = data.index(b"\n", pos)
+            continue
+        end = pos
+        while not data[end : end + 1].isspace():
+            end += 1
+        fields.append(data[pos:end])
+        pos = end
+    magic, w, h = fields[0], int(fields[1]), int(fields[2])
+    c = {b"P5": 1, b"P6": 3}.get(magic)
+    if c is None or int(fields[3]) != 255:
+        raise SystemExit(f"{path}: not an 8-bit binary PGM/PPM")
+    if c != channels:
+        raise SystemExit(f"{path}: {c} channels, the model has {channels}")
+    x = np.frombuffer(data[pos + 1 : pos + 1 + w * h * c], dtype=np.uint8).reshape(h, w, c)
+    x = torch.from_numpy(x.astype(np.float32) / 255.0).permute(2, 0, 1)
+    m = torch.tensor(mean, dtype=torch.float32).reshape(-1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).reshape(-1, 1, 1)
+    return ((x - m) / s).unsqueeze(0).contiguous()
 
 
 def write_safetensors(path, tensors):
@@ -121,9 +172,82 @@ def run_steps(fwd, w, sites, masks, image, label, steps, lr, losses=None):
     return times
 
 
+def per_channel(text, channels):
+    v = [float(x) for x in text.split(",")]
+    return v * channels if len(v) == 1 else v
+
+
+def edit_command(a):
+    t0 = time.perf_counter()
+    phases = {"import": t0 - START}
+    mark = [t0]
+
+    def phase(name):
+        now = time.perf_counter()
+        phases[name] = now - mark[0]
+        mark[0] = now
+
+    torch.set_num_threads(a.threads)
+    w, meta = load_model(a.model)
+    heads = int(meta.get("vitedit.num_heads", str(w["cls_token"].shape[-1] // 64)))
+    eps = float(meta.get("vitedit.ln_eps", "1e-6"))
+    patch = w["patch_embed.proj.weight"].shape[-1]
+    channels = w["patch_embed.proj.weight"].shape[1]
+    image = read_pnm(a.image, channels, per_channel(meta.get("vitedit.mean", "0.5"), channels),
+                     per_channel(meta.get("vitedit.std", "0.5"), channels))
+    label = torch.tensor([a.label])
+    depth = 0
+    while f"blocks.{depth}.norm1.weight" in w:
+        depth += 1
+    count = min(3, max(1, depth - 1))  # vitedit's default edit blocks
+    first = max(min(7 * depth // 12, depth - 1 - count), 0)
+    sites = [f"blocks.{b}.mlp.{fc}.weight" for b in range(first, first + count) for fc in ("fc1", "fc2")]
+    for s in sites:
+        w[s].requires_grad_(True)
+    fwd = lambda ws, x: vit_forward(ws, heads, eps, patch, x)
+    phase("load")
+
+    loss = F.cross_entropy(fwd(w, image), label)
+    loss.backward()
+    scores = []
+    for s in sites:  # fc1 [H, D]: a neuron is a row; fc2 [D, H]: a column
+        sal = (w[s].grad * w[s]).detach().abs().sum(1 if "fc1" in s else 0)
+        scores.append(sal / sal.mean() if sal.mean() > 0 else sal)
+    flat = torch.cat(scores)
+    keep = torch.zeros_like(flat)
+    keep[torch.topk(flat, max(1, round(a.sparsity * flat.numel()))).indices] = 1
+    masks, units, off = [], [], 0
+    for s, sc in zip(sites, scores):
+        m = keep[off : off + sc.numel()]
+        off += sc.numel()
+        units.append(m.nonzero().flatten())
+        masks.append(m.reshape(-1, 1) if "fc1" in s else m.reshape(1, -1))
+    old = {s: (w[s].detach()[u] if "fc1" in s else w[s].detach()[:, u]).clone() for s, u in zip(sites, units)}
+    phase("locate")
+
+    run_steps(fwd, w, sites, masks, image, label, a.steps, a.lr)
+    phase("edit")
+
+    out = {}
+    for s, u in zip(sites, units):
+        out[s + ".old"] = old[s]
+        out[s + ".new"] = w[s].detach()[u] if "fc1" in s else w[s].detach()[:, u]
+    write_safetensors(a.out, out)
+    phase("write")
+    phases["total"] = time.perf_counter() - START
+    print(json.dumps({"phases": phases, "peak_rss_mb": own_peak_rss_mb(), "torch": torch.__version__,
+                      "loader": "reader" if "safetensors" not in sys.modules else "safetensors"}))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dir", required=True)
+    ap.add_argument("--dir")
+    ap.add_argument("--edit-command", action="store_true", help="the whole edit command (see above)")
+    ap.add_argument("--model")
+    ap.add_argument("--image")
+    ap.add_argument("--label", type=int, default=0)
+    ap.add_argument("--sparsity", type=float, default=0.1)
+    ap.add_argument("--out")
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--lr", type=float, default=2e-5)
@@ -133,6 +257,12 @@ def main():
     ap.add_argument("--prefix", default="python")
     ap.add_argument("--no-eval", action="store_true", help="skip the evaluation timing")
     a = ap.parse_args()
+    if a.edit_command:
+        if not (a.model and a.image and a.out):
+            ap.error("--edit-command needs --model, --image and --out")
+        return edit_command(a)
+    if not a.dir:
+        ap.error("--dir is required")
     if a.steps < 1 or a.warmup < 0 or a.threads < 1 or a.eval_batch < 1:
         ap.error("steps, threads and eval-batch must be >= 1, warmup >= 0")
     torch.set_num_threads(a.threads)

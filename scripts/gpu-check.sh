@@ -198,7 +198,7 @@ elif have_vitedit && run "$(budget 60)" "$OUT/make-ref.log" "$PY" scripts/make_r
   for f in "$REF"/img*.png; do imgs+=(--image "$f"); done
   for be in cuda onednn; do
     run "$(budget 60)" "$OUT/predict-$be.log" "$V" predict --model "$REF/timm.safetensors" "${imgs[@]}" --json --backend "$be"
-    grep '^{' "$OUT/predict-$be.log" >"$OUT/predict-$be.jsonl"
+    grep '^{.*"logits"' "$OUT/predict-$be.log" >"$OUT/predict-$be.jsonl"  # the images, not the phases line
   done
   if [ -s "$OUT/predict-cuda.jsonl" ] && [ -s "$OUT/predict-onednn.jsonl" ]; then
     if s=$(compare_json "$OUT/predict-cuda.jsonl" "$OUT/predict-onednn.jsonl" prob); then

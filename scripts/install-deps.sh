@@ -7,6 +7,7 @@ packages=(
   libdnnl-dev                      # oneDNN 2.6: the onednn backend
   libtorch-dev libopenblas0-pthread # LibTorch 1.13: the torch backend and the tests' reference
   catch2 libstb-dev nlohmann-json3-dev zlib1g-dev libbenchmark-dev
+  libssl-dev                       # libcrypto's SHA-256 (model and patch hashes)
   dataset-fashion-mnist            # the bundled benchmark's images
   python3 python3-torch python3-torchvision python3-numpy  # PyTorch cross-check in the tests
   libopenmpi-dev openmpi-bin       # mpirun -np N vitedit bench|meta-train, and its tests

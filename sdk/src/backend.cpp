@@ -128,12 +128,16 @@ void Tensor::upload(const float* src, int64_t n) const {
 }
 
 std::vector<float> Tensor::download() const {
-    if (!contiguous()) throw Error("download of a non-contiguous view " + shape_str(shape()));
     std::vector<float> out(static_cast<size_t>(numel()));
-    Backend& b = backend();
-    b.check(b.raw().ops->download(b.raw().ctx, d_.buffer, d_.offset, out.data(), out.size() * sizeof(float)),
-            "download");
+    download(out.data());
     return out;
+}
+
+void Tensor::download(float* dst) const {
+    if (!contiguous()) throw Error("download of a non-contiguous view " + shape_str(shape()));
+    Backend& b = backend();
+    b.check(b.raw().ops->download(b.raw().ctx, d_.buffer, d_.offset, dst, static_cast<uint64_t>(numel()) * sizeof(float)),
+            "download");
 }
 
 Backend::Backend(std::string name, ve_backend be, std::shared_ptr<void> keepalive)

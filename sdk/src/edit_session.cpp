@@ -148,10 +148,14 @@ EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, s
         masks_.push_back(be.zeros({s.units}));
     }
     // The original model's CLS features (the hypernetwork's input) and the frozen prefix.
-    auto out = vit_.forward(images_);
-    features_ = out.features.download();
+    Vit::Output first;
+    if (!use_cache_) first = vit_.forward(images_);
     if (use_cache_) {
+        // The prefix first, then the features from it: the same operations as one forward, but
+        // every frozen weight is read once, so the backend keeps no packed copy of it (it packs
+        // from a weight's second read on; ViT-B/16: 200 MB it would never read again).
         prefix_ = vit_.forward_prefix(images_, lowest_);
+        first = vit_.forward_suffix(prefix_, lowest_);
         // Sites of the lowest block all in its MLP: its attention half is frozen too.
         bool mlp_only = true;
         for (const auto& s : sites_)
@@ -169,6 +173,10 @@ EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, s
                     units_ok_ = false;
         }
     }
+
+    features_ = first.features.download();
+    initial_ = score(first.logits, nullptr);
+    initial_logits_ = logits_;
 
     table_.struct_size = sizeof(ve_edit_session);
     table_.session = this;
@@ -212,8 +220,19 @@ ve_edit_eval EditSession::evaluate(bool want_grads) {
     }
     Tensor dlogits;
     if (want_grads) dlogits = be.empty({N, vit_.config().num_classes});
-    std::vector<float> losses = be.cross_entropy(out.logits, labels_, 0.0f, want_grads ? &dlogits : nullptr, 1.0f / N);
-    logits_ = out.logits.download();
+    const ve_edit_eval e = score(out.logits, want_grads ? &dlogits : nullptr);
+    if (want_grads) {
+        std::map<std::string, Tensor> grads;
+        for (size_t i = 0; i < sites_.size(); ++i) grads[sites_[i].name] = grads_[i];
+        vit_.backward(acts, dlogits, grads, 0.0f, units_.empty() ? nullptr : &units_, &unit_grads_);
+    }
+    return e;
+}
+
+ve_edit_eval EditSession::score(const Tensor& logits, Tensor* dlogits) {
+    const int64_t N = static_cast<int64_t>(labels_.size());
+    std::vector<float> losses = vit_.backend().cross_entropy(logits, labels_, 0.0f, dlogits, 1.0f / N);
+    logits_ = logits.download();
     ve_edit_eval e{sizeof(ve_edit_eval), 0.0f, 0, static_cast<int32_t>(N)};
     double loss = 0;
     const int K = vit_.config().num_classes;
@@ -223,11 +242,6 @@ ve_edit_eval EditSession::evaluate(bool want_grads) {
         if (std::max_element(l, l + K) - l == labels_[i]) ++e.num_correct;
     }
     e.loss = static_cast<float>(loss);
-    if (want_grads) {
-        std::map<std::string, Tensor> grads;
-        for (size_t i = 0; i < sites_.size(); ++i) grads[sites_[i].name] = grads_[i];
-        vit_.backward(acts, dlogits, grads, 0.0f, units_.empty() ? nullptr : &units_, &unit_grads_);
-    }
     return e;
 }
 

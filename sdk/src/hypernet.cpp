@@ -120,7 +120,7 @@ Hypernet::Hypernet(std::shared_ptr<Backend> backend, const HypernetConfig& confi
         if (it->second.shape != shape)
             throw Error("hypernetwork: tensor '" + name + "' has shape " + shape_str(it->second.shape) + ", expected " +
                         shape_str(shape));
-        params_[name] = be_->from_host(shape, it->second.data);
+        params_[name] = be_->from_host(shape, it->second.data.data());
     }
     build();
 }
@@ -311,7 +311,7 @@ void Hypernet::set_optimizer_state(const std::map<std::string, HostTensor>& stat
         auto it = state.find(name);
         if (it == state.end() || it->second.shape != t.shape())
             throw Error("hypernetwork: optimizer state for '" + name + "' is missing or mis-shaped");
-        t.upload(it->second.data);
+        t.upload(it->second.data.data(), t.numel());
     }
 }
 

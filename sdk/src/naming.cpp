@@ -3,6 +3,7 @@
 
 #include "vitedit/backend.hpp"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <sstream>
@@ -245,10 +246,11 @@ std::map<std::string, HostTensor> to_timm_names(std::map<std::string, HostTensor
         }
         cat.shape = q.shape;
         cat.shape[0] *= 3;
-        cat.data.reserve(q.data.size() * 3);
+        cat.data = FloatBuffer::uninitialized(q.data.size() * 3);
+        float* dst = cat.data.mutable_data();
         for (int p = 0; p < 3; ++p) {
             const HostTensor& t = tensors.at(*srcs[p]);
-            cat.data.insert(cat.data.end(), t.data.begin(), t.data.end());
+            std::copy(t.data.begin(), t.data.end(), dst + p * q.data.size());
         }
         put(target, *srcs[0] + " + key + value", std::move(cat));
     }

@@ -18,10 +18,11 @@ const char* unit_name(int unit) { return unit == VE_UNIT_COL ? "col" : "row"; }
 // matrices sharing the other dimension): between a weight and a patch's value slab, either way.
 void move_unit(const HostTensor& from, int64_t fu, HostTensor& to, int64_t tu, int unit) {
     const int64_t fr = from.shape[0], fc = from.shape[1], tc = to.shape[1];
+    float* dst = to.data.mutable_data();
     if (unit == VE_UNIT_ROW) {
-        std::memcpy(&to.data[tu * tc], &from.data[fu * fc], static_cast<size_t>(fc) * sizeof(float));
+        std::memcpy(dst + tu * tc, &from.data[fu * fc], static_cast<size_t>(fc) * sizeof(float));
     } else {
-        for (int64_t r = 0; r < fr; ++r) to.data[r * tc + tu] = from.data[r * fc + fu];
+        for (int64_t r = 0; r < fr; ++r) dst[r * tc + tu] = from.data[r * fc + fu];
     }
 }
 
@@ -33,7 +34,10 @@ const HostTensor& site_tensor(const std::map<std::string, HostTensor>& t, const 
 
 std::map<std::string, HostTensor> swap_in(std::map<std::string, HostTensor> tensors, const Patch& p, bool forward) {
     const std::string expect = forward ? p.base_hash : p.edited_hash;
-    const std::string have = tensors_hash(tensors);
+    std::vector<std::string> names;
+    for (const auto& s : p.sites) names.push_back(s.name);
+    const TensorsHasher hasher(tensors, names);  // the result then rehashes from the first site on
+    const std::string& have = hasher.hash();
     if (have != expect)
         throw Error(std::string("this patch ") + (forward ? "applies to" : "reverts from") + " the model with hash " +
                     expect.substr(0, 16) + "..., but the given model's hash is " + have.substr(0, 16) +
@@ -43,7 +47,7 @@ std::map<std::string, HostTensor> swap_in(std::map<std::string, HostTensor> tens
         const HostTensor& src = forward ? s.new_values : s.old_values;
         for (size_t j = 0; j < s.indices.size(); ++j) move_unit(src, static_cast<int64_t>(j), w, s.indices[j], s.unit);
     }
-    const std::string result = tensors_hash(tensors);
+    const std::string result = hasher.rehash(tensors, std::map<std::string, HostTensor>{});
     if (result != (forward ? p.edited_hash : p.base_hash))
         throw Error("the patch did not reproduce the expected model (hash mismatch): the patch file is inconsistent");
     return tensors;
@@ -53,13 +57,31 @@ std::map<std::string, HostTensor> swap_in(std::map<std::string, HostTensor> tens
 
 Patch make_patch(const std::map<std::string, HostTensor>& before, const std::map<std::string, HostTensor>& after,
                  const std::vector<EditSite>& sites, std::map<std::string, std::string> provenance) {
+    // Anything outside the sites must be identical: a patch cannot describe other changes.
+    for (const auto& [name, t] : before) {
+        bool is_site = false;
+        for (const auto& s : sites) is_site = is_site || s.name == name;
+        auto it = after.find(name);
+        if (it == after.end() || (!is_site && (it->second.shape != t.shape ||
+                                               std::memcmp(it->second.data.data(), t.data.data(), t.data.size() * sizeof(float)) != 0)))
+            throw Error("tensor '" + name + "' changed outside the edit sites; a patch cannot represent that");
+    }
+    return make_patch(before, tensors_hash(before), [&](const std::string& name) { return site_tensor(after, name); },
+                      tensors_hash(after), sites, std::move(provenance));
+}
+
+Patch make_patch(const std::map<std::string, HostTensor>& before, std::string base_hash,
+                 const std::function<HostTensor(const std::string& site)>& edited_site, std::string edited_hash,
+                 const std::vector<EditSite>& sites, std::map<std::string, std::string> provenance) {
     Patch p;
-    p.base_hash = tensors_hash(before);
-    p.edited_hash = tensors_hash(after);
+    p.base_hash = std::move(base_hash);
+    p.edited_hash = std::move(edited_hash);
     p.provenance = std::move(provenance);
     for (const auto& site : sites) {
         const HostTensor& a = site_tensor(before, site.name);
-        const HostTensor& b = site_tensor(after, site.name);
+        const HostTensor b = edited_site(site.name);
+        if (b.shape != a.shape)
+            throw Error("the edited " + site.name + " is " + shape_str(b.shape) + ", the model's " + shape_str(a.shape));
         PatchSite ps;
         ps.name = site.name;
         ps.unit = site.unit;
@@ -74,22 +96,14 @@ Patch make_patch(const std::map<std::string, HostTensor>& before, const std::map
         }
         const int64_t k = static_cast<int64_t>(ps.indices.size());
         const std::vector<int64_t> shape = site.unit == VE_UNIT_COL ? std::vector<int64_t>{R, k} : std::vector<int64_t>{k, C};
-        ps.old_values = HostTensor{shape, std::vector<float>(static_cast<size_t>(R * C / units * k))};
-        ps.new_values = ps.old_values;
+        ps.old_values = HostTensor{shape, FloatBuffer::uninitialized(static_cast<size_t>(R * C / units * k))};
+        ps.new_values = HostTensor{shape, FloatBuffer::uninitialized(static_cast<size_t>(R * C / units * k))};
         for (int64_t j = 0; j < k; ++j) {
             move_unit(a, ps.indices[j], ps.old_values, j, site.unit);
             move_unit(b, ps.indices[j], ps.new_values, j, site.unit);
         }
+        a.data.drop_pages();  // compared once: a mapped model's pages need not stay
         p.sites.push_back(std::move(ps));
-    }
-    // Anything outside the sites must be identical: a patch cannot describe other changes.
-    for (const auto& [name, t] : before) {
-        bool is_site = false;
-        for (const auto& s : sites) is_site = is_site || s.name == name;
-        auto it = after.find(name);
-        if (it == after.end() || (!is_site && (it->second.shape != t.shape ||
-                                               std::memcmp(it->second.data.data(), t.data.data(), t.data.size() * sizeof(float)) != 0)))
-            throw Error("tensor '" + name + "' changed outside the edit sites; a patch cannot represent that");
     }
     return p;
 }

@@ -24,17 +24,9 @@
 #include <sstream>
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace vitedit {
-
-int64_t HostTensor::numel() const {
-    int64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    return n;
-}
 
 namespace {
 
@@ -209,6 +201,17 @@ void decode(const Entry& t, const uint8_t* src, float* dst) {
     }
 }
 
+// The values of `t` at `src`: a view of `file` where its bytes already are host f32 (the common
+// case, so loading copies nothing), else decoded into owned f32.
+FloatBuffer values(const Entry& t, const uint8_t* src, const std::shared_ptr<const MappedFile>& file) {
+    const size_t n = static_cast<size_t>(t.numel);
+    if (file && t.dtype == "F32" && host_is_little_endian() && reinterpret_cast<uintptr_t>(src) % alignof(float) == 0)
+        return FloatBuffer::view(file, reinterpret_cast<const float*>(src), n);
+    FloatBuffer out = FloatBuffer::uninitialized(n);
+    decode(t, src, out.mutable_data());
+    return out;
+}
+
 std::string errno_text(int e) { return std::strerror(e); }
 
 std::string parent_dir(const std::string& path) {
@@ -295,7 +298,10 @@ void atomic_write(const std::string& path, const std::function<void(Sink&)>& bod
 
 }  // namespace
 
-SafeTensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::string& what) {
+namespace {
+
+SafeTensorsFile parse(const uint8_t* data, size_t size, const std::string& what,
+                      const std::shared_ptr<const MappedFile>& file) {
     if (size == 0 || data == nullptr) fail(what, "file is empty");
     if (size < 8)
         fail(what, "truncated: " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
@@ -368,47 +374,21 @@ SafeTensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::s
     }
 
     // Everything is consistent: sizes are bounded by the file, so allocation is safe.
-    for (const Entry& e : entries) {
-        HostTensor t;
-        t.shape = e.shape;
-        t.data.resize(static_cast<size_t>(e.numel));
-        decode(e, body + e.begin, t.data.data());
-        out.tensors.emplace(e.name, std::move(t));
-    }
+    for (const Entry& e : entries) out.tensors.emplace(e.name, HostTensor{e.shape, values(e, body + e.begin, file)});
     return out;
 }
 
-SafeTensorsFile read_safetensors(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(path + ": cannot open: " + errno_text(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const int e = errno;
-        ::close(fd);
-        throw Error(path + ": cannot stat: " + errno_text(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        throw Error(path + ": not a regular file");
-    }
-    const size_t size = static_cast<size_t>(st.st_size);
-    if (size == 0) {
-        ::close(fd);
-        fail(path, "file is empty");
-    }
-    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int map_errno = errno;
-    ::close(fd);
-    if (map == MAP_FAILED) throw Error(path + ": cannot map the file: " + errno_text(map_errno));
-    try {
-        SafeTensorsFile f = parse_safetensors(static_cast<const uint8_t*>(map), size, path);
-        ::munmap(map, size);
-        return f;
-    } catch (...) {
-        ::munmap(map, size);
-        throw;
-    }
+}  // namespace
+
+SafeTensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::string& what) {
+    return parse(data, size, what, nullptr);
 }
+
+SafeTensorsFile parse_safetensors(std::shared_ptr<const MappedFile> file) {
+    return parse(file->data(), file->size(), file->path(), file);
+}
+
+SafeTensorsFile read_safetensors(const std::string& path) { return parse_safetensors(MappedFile::open(path)); }
 
 void write_safetensors(const std::string& path, const SafeTensorsFile& file) {
     // Validate and lay out before touching the file system.
@@ -444,10 +424,11 @@ void write_safetensors(const std::string& path, const SafeTensorsFile& file) {
         const bool le = host_is_little_endian();
         std::vector<uint8_t> buf;
         for (const auto& kv : file.tensors) {
-            const std::vector<float>& d = kv.second.data;
+            const FloatBuffer& d = kv.second.data;
             if (d.empty()) continue;
             if (le) {
                 s.write(d.data(), d.size() * 4);
+                d.drop_pages();  // streamed once: do not keep a mapped input resident
             } else {
                 buf.resize(d.size() * 4);
                 for (size_t i = 0; i < d.size(); ++i) {

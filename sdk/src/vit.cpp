@@ -26,7 +26,8 @@ Vit::Vit(std::shared_ptr<Backend> backend, const VitConfig& config, const std::m
         if (it->second.shape != shape)
             throw Error("tensor '" + name + "' has shape " + shape_str(it->second.shape) + ", expected " + shape_str(shape));
         names_.push_back(name);
-        params_[name] = be_->from_host(shape, it->second.data);
+        params_[name] = be_->from_host(shape, it->second.data.data());
+        it->second.data.drop_pages();  // the backend holds the values now: a mapped model's pages can go
     }
     shape_.heads = cfg_.heads;
     shape_.ln_eps = cfg_.ln_eps;
@@ -45,9 +46,16 @@ const Tensor& Vit::param(const std::string& name) const {
     return it->second;
 }
 
-std::map<std::string, HostTensor> Vit::download_params() const {
+std::map<std::string, HostTensor> Vit::download_params() const { return download_params(names_); }
+
+std::map<std::string, HostTensor> Vit::download_params(const std::vector<std::string>& names) const {
     std::map<std::string, HostTensor> out;
-    for (const auto& [name, t] : params_) out[name] = HostTensor{t.shape(), t.download()};
+    for (const std::string& name : names) {
+        const Tensor& t = param(name);
+        HostTensor h{t.shape(), FloatBuffer::uninitialized(static_cast<size_t>(t.numel()))};
+        t.download(h.data.mutable_data());
+        out.emplace(name, std::move(h));
+    }
     return out;
 }
 

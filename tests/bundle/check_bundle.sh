@@ -32,6 +32,7 @@ wrong = right = 0
 bad = []
 for line in open(sys.argv[1]):
     j = json.loads(line)
+    if "image" not in j: continue  # the closing line of phases
     folder = os.path.basename(os.path.dirname(j["image"]))
     label = int(folder.split("_")[0])
     if "/groups/" in j["image"]:

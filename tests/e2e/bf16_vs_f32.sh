@@ -19,7 +19,7 @@ if ! "$vitedit" predict --model "$model" "${args[@]}" --json --backend onednn --
 fi
 python3 - "$tmp/f32.jsonl" "$tmp/bf16.jsonl" <<'PY'
 import json, sys
-a, b = ([json.loads(l) for l in open(p) if l.startswith("{")] for p in sys.argv[1:3])
+a, b = ([r for r in map(json.loads, open(p)) if "logits" in r] for p in sys.argv[1:3])
 assert len(a) == len(b) > 0, (len(a), len(b))
 d = max(abs(u - v) for x, y in zip(a, b) for u, v in zip(x["logits"], y["logits"]))
 same = sum(x["class"] == y["class"] for x, y in zip(a, b)) / len(a)
@@ -34,8 +34,8 @@ locality=("$bench"/locality-sensitive/*/*.png); first=${locality[0]}  # (not ls 
 "$vitedit" predict --model "$model" --image "$first" --json --backend onednn --precision bf16 > "$tmp/alone.jsonl"
 python3 - "$tmp/alone.jsonl" "$tmp/bf16.jsonl" <<'PY'
 import json, sys
-a = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")][0]
-b = [json.loads(l) for l in open(sys.argv[2]) if l.startswith("{")][0]
+a = [r for r in map(json.loads, open(sys.argv[1])) if "logits" in r][0]
+b = [r for r in map(json.loads, open(sys.argv[2])) if "logits" in r][0]
 d = max(abs(u - v) for u, v in zip(a["logits"], b["logits"]))
 print(f"bf16 alone vs in a batch: max |dlogit| {d:.2e}")
 assert d <= 1e-4, f"bf16 logits of one image depend on the batch: {d}"

@@ -18,8 +18,9 @@ HostTensor rnd(std::vector<int64_t> shape, std::mt19937& rng) {
     std::normal_distribution<float> nd;
     HostTensor t;
     t.shape = std::move(shape);
-    t.data.resize(static_cast<size_t>(t.numel()));
-    for (float& x : t.data) x = nd(rng);
+    std::vector<float> v(static_cast<size_t>(t.numel()));
+    for (float& x : v) x = nd(rng);
+    t.data = v;
     return t;
 }
 
@@ -59,8 +60,7 @@ HostTensor third(const HostTensor& t, int part) {
     r.shape = t.shape;
     r.shape[0] /= 3;
     const size_t n = t.data.size() / 3;
-    r.data.assign(t.data.begin() + static_cast<std::ptrdiff_t>(part * n),
-                  t.data.begin() + static_cast<std::ptrdiff_t>((part + 1) * n));
+    r.data = std::vector<float>(t.data.begin() + part * n, t.data.begin() + (part + 1) * n);
     return r;
 }
 

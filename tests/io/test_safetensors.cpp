@@ -61,8 +61,9 @@ TEST_CASE("safetensors round trip keeps names, shapes, values and metadata", "[s
     auto add = [&](const std::string& name, std::vector<int64_t> shape) {
         HostTensor t;
         t.shape = shape;
-        t.data.resize(static_cast<size_t>(t.numel()));
-        for (float& x : t.data) x = nd(rng);
+        std::vector<float> v(static_cast<size_t>(t.numel()));
+        for (float& x : v) x = nd(rng);
+        t.data = v;
         f.tensors[name] = t;
     };
     add("blocks.0.mlp.fc1.weight", {16, 8});
@@ -106,7 +107,7 @@ TEST_CASE("safetensors round trip keeps names, shapes, values and metadata", "[s
     for (const auto& kv : f.tensors) total += kv.second.data.size() * 4;
     REQUIRE(raw.size() == 8 + n + total);
     // Sorted by name: the first tensor's data ("Zed", uppercase sorts first) starts the data section.
-    REQUIRE(raw.substr(8 + n, 20) == f32s(f.tensors.at("Zed").data));
+    REQUIRE(raw.substr(8 + n, 20) == f32s(f.tensors.at("Zed").data.to_vector()));
 }
 
 TEST_CASE("write_safetensors refuses inconsistent tensors and writes nothing", "[safetensors]") {
@@ -124,6 +125,53 @@ TEST_CASE("write_safetensors refuses inconsistent tensors and writes nothing", "
     REQUIRE(dir.entries().empty());
 }
 
+TEST_CASE("F32 tensors view the mapped file, outlive it, and copy before a write", "[safetensors]") {
+    TempDir dir;
+    const std::string path = dir.file("m.safetensors");
+    SafeTensorsFile f;
+    f.tensors["w"] = HostTensor{{2, 3}, {1, 2, 3, 4, 5, 6}};
+    vitedit::write_safetensors(path, f);
+    HostTensor kept;
+    {
+        const SafeTensorsFile g = vitedit::read_safetensors(path);
+        kept = g.tensors.at("w");
+    }  // the parsed file is gone; the mapping lives on in `kept`
+    REQUIRE(kept.data.is_view());
+    REQUIRE(kept.data == f.tensors["w"].data);
+    // vitedit replaces files by rename: a view keeps reading the file it mapped.
+    f.tensors["w"] = HostTensor{{2, 3}, {9, 9, 9, 9, 9, 9}};
+    vitedit::write_safetensors(path, f);
+    kept.data.drop_pages();  // only hands pages back: the values stay readable
+    REQUIRE(kept.data == vitedit::FloatBuffer({1, 2, 3, 4, 5, 6}));
+    // A write to a copy copies the values first; the view and the file are untouched.
+    HostTensor copy = kept;
+    copy.data.mutable_data()[0] = 42;
+    REQUIRE(!copy.data.is_view());
+    REQUIRE(copy.data[0] == 42.0f);
+    REQUIRE(kept.data[0] == 1.0f);
+    REQUIRE(vitedit::read_safetensors(path).tensors.at("w").data[0] == 9.0f);
+    // Parsed from memory the caller owns, tensors are copies.
+    const std::string raw = io_test::read_raw(path);
+    const auto mem = vitedit::parse_safetensors(reinterpret_cast<const uint8_t*>(raw.data()), raw.size(), "mem");
+    REQUIRE(!mem.tensors.at("w").data.is_view());
+    REQUIRE(mem.tensors.at("w").data[5] == 9.0f);
+}
+
+TEST_CASE("F32 data at an unaligned offset is copied, not viewed", "[safetensors]") {
+    TempDir dir;
+    const std::vector<float> v = {1.5f, -2.25f};
+    std::string data(1, '\0');  // one byte before the tensor: its floats start at an odd offset
+    data.append(reinterpret_cast<const char*>(v.data()), 8);
+    const std::string header = "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[1,9]}}";
+    const std::string path = dir.file("odd.safetensors");
+    io_test::write_raw(path, st_bytes(header, data));
+    const SafeTensorsFile f = vitedit::read_safetensors(path);
+    const HostTensor& t = f.tensors.at("x");
+    REQUIRE(!t.data.is_view());
+    REQUIRE(t.data[0] == 1.5f);
+    REQUIRE(t.data[1] == -2.25f);
+}
+
 TEST_CASE("F16 is decoded exactly, including subnormals, infinities and NaN", "[safetensors]") {
     TempDir dir;
     const std::vector<uint16_t> h = {0x3C00, 0xC000, 0x0001, 0x03FF, 0x0400, 0x7BFF, 0x7C00,
@@ -134,6 +182,7 @@ TEST_CASE("F16 is decoded exactly, including subnormals, infinities and NaN", "[
     const SafeTensorsFile f = vitedit::read_safetensors(path);
     const HostTensor& t = f.tensors.at("h");
     REQUIRE(t.shape == std::vector<int64_t>{2, 7});
+    REQUIRE(!t.data.is_view());  // converted to f32 it has values of its own
     const auto& d = t.data;
     REQUIRE(d[0] == 1.0f);
     REQUIRE(d[1] == -2.0f);

@@ -254,13 +254,13 @@ TEST_CASE("one distillation step equals LibTorch autograd + torch::optim::RMSpro
     CHECK(std::abs(loss - ref_loss.item<double>()) < 1e-5);
     for (size_t k = 0; k < names.size(); ++k) {
         INFO(names[k]);
-        CHECK(rel_diff(grads.at(names[k]).data, to_vec(params[k].grad())) < 1e-3);
+        CHECK(rel_diff(grads.at(names[k]).data.to_vector(), to_vec(params[k].grad())) < 1e-3);
     }
     opt.step();
     for (size_t k = 0; k < names.size(); ++k) {
         INFO(names[k]);
         // RMSprop's first step is lr * g / |g| * 10: compare absolutely against the step size.
-        const auto a = after.at(names[k]).data, b = to_vec(params[k]);
+        const auto a = after.at(names[k]).data.to_vector(), b = to_vec(params[k]);
         double m = 0;
         for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(double(a[i]) - b[i]));
         CHECK(m < 1e-3 * lr * 10 + 1e-7);

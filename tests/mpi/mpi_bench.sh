@@ -19,7 +19,7 @@ cat "$tmp/two.txt"
 python3 - "$tmp/one.json" "$tmp/two.json" <<'PY'
 import json, sys
 def strip(x):  # every value but the timings and the process's peak memory
-    if isinstance(x, dict): return {k: strip(v) for k, v in x.items() if k not in ("time_s", "eval_s", "time", "peak_rss_mb")}
+    if isinstance(x, dict): return {k: strip(v) for k, v in x.items() if k not in ("time_s", "eval_s", "time", "phases", "peak_rss_mb")}
     if isinstance(x, list): return [strip(v) for v in x]
     return x
 one, two = (strip(json.load(open(p))) for p in sys.argv[1:3])

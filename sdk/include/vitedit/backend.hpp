@@ -56,6 +56,7 @@ public:
     void upload(const float* src, int64_t n) const;
     void upload(const std::vector<float>& v) const { upload(v.data(), static_cast<int64_t>(v.size())); }
     std::vector<float> download() const;  // contiguous tensors only
+    void download(float* dst) const;       // numel() floats into dst, contiguous tensors only
 
 private:
     friend class Backend;

@@ -49,6 +49,11 @@ public:
 
     ve_edit_eval evaluate(bool want_grads);
     std::vector<float> last_logits() const { return logits_; }
+    // What evaluate(false) gives before any edit, and its logits, from the forward the session
+    // made when it began (for the original features): a report's "before" without running the
+    // blocks from the sites up once more.
+    const ve_edit_eval& initial_eval() const { return initial_; }
+    const std::vector<float>& initial_logits() const { return initial_logits_; }
     const std::vector<float>& original_features() const { return features_; }
 
     // Masks the editor sees (host values, one vector per site, each of `units` entries).
@@ -72,6 +77,10 @@ public:
 
 private:
     struct CTable;
+    // The loss and correct count of `logits` (also kept as last_logits), and d loss / d logits
+    // into `dlogits` when it is given.
+    ve_edit_eval score(const Tensor& logits, Tensor* dlogits);
+
     Vit& vit_;
     std::vector<EditSite> sites_;
     Tensor images_;
@@ -79,6 +88,8 @@ private:
     int lowest_;
     bool use_cache_;
     bool cls_last_ = true;            // no site in the last block: it runs for the CLS row only
+    ve_edit_eval initial_{};
+    std::vector<float> initial_logits_;
     Tensor prefix_;                   // tokens entering block lowest_
     Vit::MlpInput mlp_in_;            // or, when its sites are all in its MLP, what that MLP reads
     // Block lowest_'s MLP for its masked units only (built at the first evaluate after set_masks,

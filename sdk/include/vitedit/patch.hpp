@@ -6,6 +6,7 @@
 // on (same hash), reverts only from the edited model, and both directions are bit-exact.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -28,8 +29,15 @@ struct Patch {
     std::vector<PatchSite> sites;
 };
 
-// The difference between two versions of the same model over the given sites (bitwise compare).
+// The difference between two whole versions of the same model over the given sites (bitwise
+// compare); hashes both.
 Patch make_patch(const std::map<std::string, HostTensor>& before, const std::map<std::string, HostTensor>& after,
+                 const std::vector<EditSite>& sites, std::map<std::string, std::string> provenance);
+// The same when both hashes are known (the model's id, and TensorsHasher::rehash of the edit) and
+// only the sites can have changed: `edited_site(name)` gives a site's edited tensor, one at a
+// time, so an edit of a large model need not hold all its edited sites on the host at once.
+Patch make_patch(const std::map<std::string, HostTensor>& before, std::string base_hash,
+                 const std::function<HostTensor(const std::string& site)>& edited_site, std::string edited_hash,
                  const std::vector<EditSite>& sites, std::map<std::string, std::string> provenance);
 void save_patch(const std::string& path, const Patch& patch);
 Patch load_patch(const std::string& path);

@@ -3,29 +3,30 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
-namespace vitedit {
+#include "vitedit/host_tensor.hpp"
+#include "vitedit/mapped_file.hpp"
 
-// A host-side f32 tensor.
-struct HostTensor {
-    std::vector<int64_t> shape;
-    std::vector<float> data;
-    int64_t numel() const;
-};
+namespace vitedit {
 
 struct SafeTensorsFile {
     std::map<std::string, HostTensor> tensors;
     std::map<std::string, std::string> metadata;  // the "__metadata__" object (string values)
 };
 
-// Reads and validates a whole file. Throws vitedit::Error with a message that names the file and
+// Maps and validates a whole file. Throws vitedit::Error with a message that names the file and
 // the problem (empty, truncated, header length beyond the file, invalid JSON, offsets out of range
 // or overlapping, shape x dtype not matching the byte range, unknown dtype, ...). Never reads out
-// of bounds; validates sizes before allocating.
+// of bounds; validates sizes before allocating. Aligned little-endian F32 tensors view the
+// mapping (no copy, their pages read in on first use); F16/BF16 ones are converted to owned f32.
 SafeTensorsFile read_safetensors(const std::string& path);
-// Parses from memory; `what` names the source in messages.
+// The same over a mapping already made.
+SafeTensorsFile parse_safetensors(std::shared_ptr<const MappedFile> file);
+// Parses from memory the caller keeps no promise about: every tensor is copied. `what` names the
+// source in messages.
 SafeTensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::string& what);
 
 // Writes F32 tensors (sorted by name) and metadata atomically: a temporary file in the same

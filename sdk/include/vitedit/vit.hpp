@@ -28,6 +28,8 @@ public:
     const std::vector<std::string>& param_names() const { return names_; }
     const Tensor& param(const std::string& name) const;
     std::map<std::string, HostTensor> download_params() const;
+    // Only the named parameters (an edit's sites, say: the rest is unchanged).
+    std::map<std::string, HostTensor> download_params(const std::vector<std::string>& names) const;
 
     struct Activations {
         int first_block = 0;                  // activations exist for blocks >= first_block
