@@ -29,6 +29,7 @@
 #include "chain.hpp"
 #include "cli.hpp"
 #include "perf_command.hpp"
+#include "scratch_dir.hpp"
 #include "vitedit/edit_session.hpp"
 #include "vitedit/image_set.hpp"
 #include "vitedit/model.hpp"
@@ -344,12 +345,8 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
 
     if (o.peers.empty()) return j;
     // The peers on the same weights, image, label, mask and evaluation images.
-    const fs::path dir = fs::temp_directory_path() / fs::unique_path("vitedit-perf-%%%%%%%%");
-    fs::create_directories(dir);
-    struct Cleanup {
-        fs::path d;
-        ~Cleanup() { boost::system::error_code ec; fs::remove_all(d, ec); }
-    } cleanup{dir};
+    const ScratchDir scratch("vitedit-perf-");
+    const fs::path& dir = scratch.path();
     save_model((dir / "model.safetensors").string(), cfg, model.tensors);
     SafeTensorsFile in;
     in.tensors["image"] = HostTensor{{1, cfg.in_chans, cfg.image_h(), cfg.image_w()}, image};

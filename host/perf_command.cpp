@@ -1,5 +1,6 @@
 // vitedit perf — the whole edit command against the Python PyTorch eager script, cold processes.
 #include "perf_command.hpp"
+#include "scratch_dir.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -70,12 +71,8 @@ nlohmann::json side(std::vector<Run> runs) {
 
 nlohmann::json race_edit_command(const ModelFile& model, const CommandRace& race, bool quiet) {
     const VitConfig& cfg = model.config;
-    const fs::path dir = fs::temp_directory_path() / fs::unique_path("vitedit-perf-command-%%%%%%%%");
-    fs::create_directories(dir);
-    struct Cleanup {
-        fs::path d;
-        ~Cleanup() { boost::system::error_code ec; fs::remove_all(d, ec); }
-    } cleanup{dir};
+    const ScratchDir scratch("vitedit-perf-command-");
+    const fs::path& dir = scratch.path();
     std::string model_path = model.path;
     if (model_path.empty() || !fs::exists(model_path)) {
         model_path = (dir / "model.safetensors").string();

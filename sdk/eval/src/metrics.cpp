@@ -35,10 +35,7 @@ double generalization_rate(const std::vector<int32_t>& predicted, int32_t label,
 
 double locality_rate(const std::vector<int32_t>& after, const std::vector<int32_t>& before) {
     same_size(after.size(), before.size(), "locality_rate");
-    if (after.empty()) return 1.0;
-    size_t same = 0;
-    for (size_t i = 0; i < after.size(); ++i) same += after[i] == before[i];
-    return static_cast<double>(same) / static_cast<double>(after.size());
+    return after.empty() ? 1.0 : accuracy(after, before);  // the share agreeing with the predictions before
 }
 
 }  // namespace vitedit::eval
