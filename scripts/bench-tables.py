@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Markdown tables of a `vitedit bench --json` result, as the README and docs/bundle.md show them.
 
-usage: scripts/bench-tables.py RESULT.json [--vs hypernet]
+usage: scripts/bench-tables.py RESULT.json [--vs hypernet] [--points]
 
 Per method: its best GR (SR >= the run's floor) at LR_sensitive >= 0.85, 0.90 and 0.70 and at
 LR >= 0.99 and 0.95, from the sweep points; then ΔGR at matched locality of --vs against every other
-method, on both axes, with the 95 % paired-bootstrap interval the bench computed.
+method, on both axes, with the 95 % paired-bootstrap interval the bench computed. --points
+also lists every sweep point.
 """
 import argparse
 import json
@@ -33,6 +34,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("result")
     ap.add_argument("--vs", default="hypernet")
+    ap.add_argument("--points", action="store_true")
     a = ap.parse_args()
     j = json.load(open(a.result))
     runs, min_sr = j["runs"], j["bootstrap"]["min_SR"]
@@ -48,6 +50,14 @@ def main():
     for c in j["comparisons"]:
         if c["a"] == a.vs:
             print(f"| {c['b']} | {fmt_delta(c['LR'])} | {fmt_delta(c['LR_sensitive'])} |")
+    if a.points:
+        print()
+        print("| method | point | SR | GR | LR | LR_sensitive | s/edit | steps |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in runs:
+            pt = r["sweep"]["key"] + "=" + r["sweep"]["value"] if "sweep" in r else ""
+            print(f"| {r['method']} | {pt} | {r['SR']:.3f} | {r['GR']:.3f} | {r['LR']:.3f} | {r['LR_sensitive']:.3f} | "
+                  f"{r['time_s']:.2f} | {r['steps']:.1f} |")
 
 
 if __name__ == "__main__":
