@@ -304,14 +304,19 @@ int cmd_bench(const std::vector<std::string>& args) {
             records[j] = eval::record_from_json(e[1]);
         }
 
-    // Per method, the edits of each sweep point.
+    // Per method, the edits of each sweep point, and the run each point is (runs_of).
     std::vector<eval::MethodSweep> sweeps;
     for (const auto& m : methods) sweeps.push_back({m, {}});
+    std::vector<std::vector<size_t>> runs_of(methods.size());
+    auto method_index = [&](const std::string& name) {
+        return static_cast<size_t>(std::find(methods.begin(), methods.end(), name) - methods.begin());
+    };
     std::vector<std::vector<eval::EditRecord>> of_run(runs.size());
     for (size_t j = 0; j < jobs.size(); ++j) of_run[jobs[j].run].push_back(records[j]);
     for (size_t ri = 0; ri < runs.size(); ++ri) {
-        auto& ms = *std::find_if(sweeps.begin(), sweeps.end(), [&](const eval::MethodSweep& s) { return s.name == runs[ri].method; });
-        ms.points.push_back(of_run[ri]);
+        const size_t m = method_index(runs[ri].method);
+        sweeps[m].points.push_back(of_run[ri]);
+        runs_of[m].push_back(ri);
     }
     const double min_sr = vm["min-sr"].as<double>();
     eval::BootstrapOptions bopt;
@@ -366,7 +371,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     const std::pair<Axis, double> floors[] = {{Axis::typical, vm["min-lr"].as<double>()}, {Axis::sensitive, vm["min-lr-sensitive"].as<double>()}};
     nlohmann::json best = nlohmann::json::array(), fronts = nlohmann::json::object();
     std::cout << "best GR with SR >= " << std::setprecision(2) << min_sr << ":\n";
-    for (const auto& ms : sweeps) {
+    for (size_t m = 0; m < sweeps.size(); ++m) {
+        const eval::MethodSweep& ms = sweeps[m];
         nlohmann::json b = {{"method", ms.name}};
         std::cout << "  " << std::left << std::setw(12) << ms.name << std::right;
         for (const auto& [axis, floor] : floors) {
@@ -379,9 +385,7 @@ int cmd_bench(const std::vector<std::string>& args) {
             nlohmann::json e = {{"axis", eval::axis_name(axis)}, {"min", floor}, {"GR", nullptr}};
             std::cout << "  " << eval::axis_name(axis) << " >= " << std::setprecision(2) << floor << ": ";
             if (i) {
-                size_t ri = 0;  // the run of this point
-                for (size_t k = 0, seen = 0; k < runs.size(); ++k)
-                    if (runs[k].method == ms.name && seen++ == *i) ri = k;
+                const size_t ri = runs_of[m][*i];
                 e["GR"] = pts[*i].gr, e["locality"] = pts[*i].lr, e["SR"] = pts[*i].sr, e["point"] = run_label(runs[ri]);
                 std::cout << "GR " << std::setprecision(3) << pts[*i].gr << " (" << std::setprecision(3) << pts[*i].lr
                           << (run_label(runs[ri]).empty() ? "" : ", " + run_label(runs[ri])) << ")";
@@ -418,8 +422,8 @@ int cmd_bench(const std::vector<std::string>& args) {
             comparisons.push_back(c);
         }
     for (const auto& [a, b] : compare) {
-        const auto& ma = *std::find_if(sweeps.begin(), sweeps.end(), [&](const eval::MethodSweep& s) { return s.name == a; });
-        const auto& mb = *std::find_if(sweeps.begin(), sweeps.end(), [&](const eval::MethodSweep& s) { return s.name == b; });
+        const eval::MethodSweep& ma = sweeps[method_index(a)];
+        const eval::MethodSweep& mb = sweeps[method_index(b)];
         for (Axis axis : axes) {
             const eval::DeltaGr d = bootstrap.delta_gr(ma, mb, axis);
             std::cout << "ΔGR " << a << " - " << b << " at matched " << eval::axis_name(axis) << ": ";
@@ -458,12 +462,12 @@ int cmd_bench(const std::vector<std::string>& args) {
         std::vector<Panel> panels;
         for (Axis axis : axes) {
             Panel panel{std::string(eval::axis_name(axis)) + (axis == Axis::typical ? " (typical locality set)" : " (narrow-margin set)"), {}};
-            for (const auto& ms : sweeps) {
+            for (size_t m = 0; m < sweeps.size(); ++m) {
+                const eval::MethodSweep& ms = sweeps[m];
                 Series s{ms.name, {}, {}, {}, {}, {}, {}};
-                size_t k = 0;
-                for (size_t ri = 0; ri < runs.size(); ++ri) {
-                    if (runs[ri].method != ms.name) continue;
-                    const eval::Summary sum = eval::summarize(ms.points[k++]);
+                for (size_t k = 0; k < ms.points.size(); ++k) {
+                    const size_t ri = runs_of[m][k];
+                    const eval::Summary sum = eval::summarize(ms.points[k]);
                     s.x.push_back(sum.locality(axis)), s.y.push_back(sum.gr), s.fixed.push_back(sum.sr >= min_sr);
                     // budgets bare, the baselines' penalties as c=...: the two sweeps share a panel
                     s.labels.push_back(runs[ri].sweep_key == "sparsity" ? runs[ri].sweep_value : run_label(runs[ri]));

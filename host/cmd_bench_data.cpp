@@ -158,13 +158,13 @@ int cmd_bench_data(const std::vector<std::string>& args) {
     // Locality. Sensitive: correct, not held out, smallest margin between the top two
     // probabilities. Typical: a seeded random draw of the correct predictions that are neither
     // held out nor the source of a failure image — what a user means by "the rest of my model".
-    std::vector<bool> in_group = held;
+    std::vector<bool> not_typical = held;
     for (const auto& g : kept)
-        for (int64_t i : g.sources) in_group[static_cast<size_t>(i)] = true;
+        for (int64_t i : g.sources) not_typical[static_cast<size_t>(i)] = true;
     std::vector<double> margins;
     const std::vector<int64_t> loc_src =
         eval::pick_sensitive_set({&pred, &data.labels, &held}, logits, K, static_cast<size_t>(n_loc), &margins);
-    const std::vector<int64_t> typical = eval::draw_typical_set({&pred, &data.labels, &in_group}, static_cast<size_t>(n_typical), seed);
+    const std::vector<int64_t> typical = eval::draw_typical_set({&pred, &data.labels, &not_typical}, static_cast<size_t>(n_typical), seed);
     if (typical.size() < static_cast<size_t>(n_typical))
         std::cerr << "bench-data: warning: only " << typical.size() << " images qualify for the typical locality set of "
                   << n_typical << "\n";

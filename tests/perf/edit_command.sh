@@ -19,18 +19,15 @@ export OMP_NUM_THREADS=1
   --locator saliency --sparsity 0.1 --editor rmsprop:lr=2e-5,steps=4,stop_loss=0 > "$tmp/v.json" || [ $? -eq 3 ]
 /usr/bin/python3 "$script" --edit-command --model "$model" --image "$tmp/x.pgm" --label 3 --sparsity 0.1 \
   --steps 4 --lr 2e-5 --threads 1 --out "$tmp/p.safetensors" > "$tmp/p.json"
-/usr/bin/python3 - "$tmp" <<'PY'
-import json, struct, sys
+/usr/bin/python3 - "$tmp" "$script" <<'PY'
+import importlib.machinery, json, sys
 import numpy as np
 d = sys.argv[1]
+# The peer script's own safetensors reader (the script has no .py suffix; importing it runs nothing).
+peer = importlib.machinery.SourceFileLoader("peer", sys.argv[2]).load_module()
 def read(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        h = json.loads(f.read(n))
-        data = f.read()
-    meta = h.pop("__metadata__", {})
-    return {k: np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]], np.float32).reshape(v["shape"])
-            for k, v in h.items()}, meta
+    tensors, meta = peer.read_safetensors(path)
+    return {k: v.numpy() for k, v in tensors.items()}, meta
 mine = json.load(open(f"{d}/v.json"))
 theirs = json.load(open(f"{d}/p.json"))
 for k in ("load", "locate", "edit", "write"):

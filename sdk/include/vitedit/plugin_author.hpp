@@ -106,9 +106,9 @@ private:
 // The edit session, C++ side.
 class Session {
 public:
-    explicit Session(const ve_edit_session* s) : s_(s), be_(Backend::borrow(*s->backend)) {}
+    explicit Session(const ve_edit_session* s) : s_(s) {}
     const ve_edit_session& raw() const { return *s_; }
-    Backend& backend() const { return *be_; }
+    Backend& backend() const { return *shared_backend(); }
     int num_sites() const { return s_->num_sites; }
     int num_images() const { return s_->num_images; }
     int num_classes() const { return s_->num_classes; }
@@ -134,7 +134,7 @@ public:
         const ve_status st = s_->site_grad_units(s_->session, i, &t);
         if (st == VE_ERR_UNSUPPORTED) return {};
         check(st);
-        return Tensor::wrap(be_, t);
+        return Tensor::wrap(shared_backend(), t);
     }
     Tensor mask(int i) const { return tensor(s_->site_mask, i); }
     ve_edit_eval evaluate(bool want_grads) const {
@@ -157,10 +157,16 @@ private:
     Tensor tensor(ve_status (*get)(void*, int32_t, ve_tensor*), int i) const {
         ve_tensor t{};
         check(get(s_->session, i, &t));
-        return Tensor::wrap(be_, t);
+        return Tensor::wrap(shared_backend(), t);
     }
     const ve_edit_session* s_;
-    std::shared_ptr<Backend> be_;
+    // Borrowed on first use: a plugin that never touches a tensor (the `all` locator) then links
+    // nothing of the SDK library's C++ side.
+    const std::shared_ptr<Backend>& shared_backend() const {
+        if (!be_) be_ = Backend::borrow(*s_->backend);
+        return be_;
+    }
+    mutable std::shared_ptr<Backend> be_;
 };
 
 class Locator {
