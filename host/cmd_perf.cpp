@@ -31,6 +31,7 @@
 #include "perf_command.hpp"
 #include "scratch_dir.hpp"
 #include "vitedit/edit_session.hpp"
+#include "vitedit/op_profile.hpp"
 #include "vitedit/image_set.hpp"
 #include "vitedit/model.hpp"
 #include "vitedit/plugin_host.hpp"
@@ -116,8 +117,8 @@ struct Peer {
 // Where the time of `times` repetitions of some work goes: per backend op (GEMMs by shape), per
 // repetition, largest first (the profile Backend collected since reset_profile()).
 nlohmann::json op_profile(int times) {
-    const auto prof = Backend::profile();
-    std::vector<std::pair<std::string, Backend::OpTime>> ops(prof.begin(), prof.end());
+    const auto prof = op_profile::snapshot();
+    std::vector<std::pair<std::string, op_profile::OpTime>> ops(prof.begin(), prof.end());
     std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
     nlohmann::json out = nlohmann::json::array();
     for (const auto& [name, t] : ops)
@@ -289,19 +290,19 @@ nlohmann::json run_case(Registry& reg, const std::string& label, const ModelFile
     if (o.profile) {
         // One more evaluation and the same edit once more, every op timed (the edit ends at the
         // same weights).
-        Backend::reset_profile();
-        Backend::set_profiling(true);
+        op_profile::reset();
+        op_profile::set_enabled(true);
         t0 = Clock::now();
         set.predict();
         const double eval_wall = since(t0);
-        Backend::set_profiling(false);
+        op_profile::set_enabled(false);
         eval_profile = op_profile(1);
         if (!json) print_profile(label, "an evaluation of the " + std::to_string(E) + " images", eval_profile, eval_wall);
         session.restore();
-        Backend::reset_profile();
-        Backend::set_profiling(true);
+        op_profile::reset();
+        op_profile::set_enabled(true);
         const EditOutcome p = run_edit(session, locator, editor);
-        Backend::set_profiling(false);
+        op_profile::set_enabled(false);
         profile = op_profile(std::max(1, p.steps));
         if (!json) print_profile(label, "an edit step", profile, p.step_s);
         // The floors, against a limit at the rate measured right after them.

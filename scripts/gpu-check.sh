@@ -2,7 +2,9 @@
 # scripts/gpu-check.sh OUTDIR — the CUDA backend's check on a machine with an NVIDIA GPU.
 #
 #   1. configures and builds vitedit with the CUDA backend (Release, into ${BUILD_DIR:-build-gpu});
-#   2. runs the backend conformance suite and the engine test for cuda (ctest, against LibTorch);
+#   2. runs the backend conformance suite and the engine test for cuda (ctest, against LibTorch),
+#      then the cases of the optional ops the cuda backend implements (gather_units/scatter_units,
+#      ABI 1.2; linear_fwd, ABI 1.3) on their own, so the report names them;
 #   3. runs `vitedit predict` and `vitedit edit --json` on a small reference ViT (made by
 #      scripts/make_reference_vit.py) with --backend cuda and --backend onednn and compares them
 #      (logits and edit results within 1e-4, relative for values above 1);
@@ -11,7 +13,9 @@
 #      samples/bench exist);
 #   5. times an edit step on a ViT-B/16-shaped model (random weights, 224x224, 12 blocks, width
 #      768, 12 heads, MLP 3072, 1000 classes; one image, default sites and locator, rmsprop with a
-#      fixed number of steps) on cuda, and a few steps on onednn for comparison;
+#      fixed number of steps) on cuda, and a few steps on onednn for comparison; the edit takes the
+#      engine's masked fast path (the masked MLP units alone, through gather_units/scatter_units and
+#      linear_fwd), which `vitedit perf --profile` on cuda confirms from the ops an edit step calls;
 #   6. writes OUTDIR/report.txt and OUTDIR/report.json (plus every log it made).
 #
 # Debian 12 packages are assumed installed (scripts/install-deps.sh) and the CUDA toolkit at
@@ -141,6 +145,31 @@ for t in conformance.cuda engine.cuda; do
   fi
 done
 grep -E "test cases|assertions" "$OUT/ctest.log" | head -4 | sed 's/^/  /'
+# The optional ops, each group's conformance cases alone (conformance.cuda above ran them too, but
+# its line would not say so, nor that the backend has them: a backend without them passes those
+# cases with a warning, "does not implement" / "has no fused linear_fwd").
+CONF="$ROOT/$BUILD/bin/vitedit_conformance"
+for group in "unit_ops [units] gather_units/scatter_units (rows and columns; odd, unsorted, permuted and empty index lists; ViT-B/16 and thin sizes; offset views; refusals by status)" \
+             "linear_fwd [linear] linear_fwd (with and without bias, NONE and GELU, strided x, column-major and padded w, K=1 and ViT-B/16 shapes; refusals by status)"; do
+  read -r gname gtag gwhat <<<"$group"
+  logf="$OUT/conformance-cuda-$gname.log"
+  if [ ! -x "$CONF" ]; then
+    check "cuda.$gname" fail "no vitedit_conformance was built"
+    continue
+  fi
+  run "$(budget 90)" "$logf" "$CONF" --backend cuda "$gtag"
+  rc=$?
+  summary=$(grep -E "All tests passed|test cases" "$logf" | tail -1 | sed 's/^ *//; s/  */ /g')
+  if [ $rc -eq 77 ]; then
+    check "cuda.$gname" fail "skipped (the backend cannot run here: $cuda_line)"
+  elif [ $rc -eq 0 ] && grep -qE "does not implement|has no fused linear_fwd" "$logf"; then
+    check "cuda.$gname" fail "the cuda backend does not report the op (has_unit_ops/has_fused_linear false): $(grep -m1 -E "does not implement|has no fused" "$logf" | sed 's/^ *//')"
+  elif [ $rc -eq 0 ]; then
+    check "cuda.$gname" pass "$gwhat: $summary"
+  else
+    check "cuda.$gname" fail "rc $rc: $summary; see $(basename "$logf")"
+  fi
+done
 
 # ---- comparison helpers (python) ---------------------------------------------------------------
 # compare_json A B [ignored keys...]: every number in A and B within 1e-4 (relative above 1),
@@ -275,6 +304,7 @@ VB=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check-vitb.XXXXXX")
 trap 'rm -rf "$VB"' EXIT
 if ! $cuda_ok; then
   check vitb16_edit_step skip "cuda cannot run here"
+  check masked_fast_path skip "cuda cannot run here"
 elif have_vitedit && run "$(budget 120)" "$OUT/make-vitb.log" "$PY" scripts/make_reference_vit.py --out-dir "$VB" --seed 2 \
   --image-size 224 --patch-size 16 --num-layers 12 --num-heads 12 --hidden-dim 768 --mlp-dim 3072 \
   --num-classes 1000 --num-images 1; then
@@ -302,8 +332,38 @@ elif have_vitedit && run "$(budget 120)" "$OUT/make-vitb.log" "$PY" scripts/make
   else
     check vitb16_edit_step fail "no result: $(errline "$OUT/vitb-edit-cuda.log")"
   fi
+  # The edit above runs the masked fast path where the backend has the unit ops (its FFN sites at
+  # the default blocks, the frozen prefix cached: the MLP's masked units alone). Its JSON does not
+  # say which path ran, so the same kind of edit (perf's: the default sites, a random 10 % mask)
+  # runs again on cuda with every op timed, and the ops an edit step called tell: gather_units and
+  # scatter_units, and linear_fwd's products over the masked units only (N below the MLP's 3072).
+  run "$(budget 120)" "$OUT/vitb-perf-cuda.log" "$V" perf --model vit-b16 --backend cuda --no-reference --command-runs 0 \
+    --steps 3 --warmup 1 --rounds 1 --eval-images 2 --profile --json
+  grep '^{' "$OUT/vitb-perf-cuda.log" | tail -1 >"$OUT/vitb-perf-cuda.json"
+  if [ ! -s "$OUT/vitb-perf-cuda.json" ]; then
+    check masked_fast_path fail "no perf result: $(errline "$OUT/vitb-perf-cuda.log")"
+  elif s=$("$PY" - "$OUT/vitb-perf-cuda.json" <<'EOF' 2>&1
+import json, re, sys
+case = json.loads(open(sys.argv[1]).read())["cases"][0]
+prof = {p["op"]: p["calls"] for p in case["vitedit"]["step_profile"]}
+units = {op: prof.get(op, 0) for op in ("gather_units", "scatter_units")}
+# compact fc1 products: x [R, 768] -> [R, k], k masked units (not qkv 2304, proj 768, fc1 3072, head 1000)
+compact = sorted(op for op in prof if re.match(r"linear(\+gelu)? \d+x768x(\d+)$", op)
+                 and int(op.rsplit("x", 1)[1]) not in (768, 1000, 2304, 3072))
+ok = all(units.values()) and bool(compact)
+print("%s: gather_units %g, scatter_units %g calls per step; fused products over the masked units: %s; %.2f ms/step (perf, %d steps)"
+      % ("masked fast path" if ok else "NOT the masked fast path", units["gather_units"], units["scatter_units"],
+         ", ".join(compact) or "none", 1e3 * case["vitedit"]["step_s"], case["steps"]))
+sys.exit(0 if ok else 1)
+EOF
+  ); then
+    check masked_fast_path pass "$s"
+  else
+    check masked_fast_path fail "$(echo "$s" | tail -1); see vitb-perf-cuda.json"
+  fi
 else
   check vitb16_edit_step skip "no build or the ViT-B/16 model could not be made (see make-vitb.log)"
+  check masked_fast_path skip "no build or the ViT-B/16 model could not be made"
 fi
 
 # ---- 6. report -------------------------------------------------------------------------------------

@@ -152,6 +152,7 @@ CudaBackend::CudaBackend(const ve_host_api* host, const char* config) : host_(ho
 CudaBackend::~CudaBackend() {
     if (cudaSetDevice(device_) != cudaSuccess) (void)cudaGetLastError();
     if (stream_) (void)cudaStreamSynchronize(stream_);
+    if (memory_ && index_buffer_) memory_->free(index_buffer_);
     memory_.reset();
     if (blas_) cublasDestroy(blas_);
     if (stream_) (void)cudaStreamDestroy(stream_);

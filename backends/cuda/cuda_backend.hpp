@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -31,6 +32,7 @@ public:
     CudaBackend& operator=(const CudaBackend&) = delete;
 
     const char* name() const override { return "cuda"; }
+    bool provides(const std::string& name) const override { return name == VE_EXT_PENALTY || name == VE_EXT_UNITS || name == VE_EXT_LINEAR; }
 
     // memory (cuda_backend.cpp, device_memory.cpp)
     ve_buffer alloc(uint64_t bytes) override;
@@ -93,6 +95,16 @@ public:
     void penalty_grad(const ve_tensor& w, const ve_tensor& w0, const ve_tensor& g, float c,
                       int p) override;
 
+    // units.cpp (ABI 1.2; optional ops, answered by the thunks of backend_author.hpp)
+    void gather_units(const ve_tensor& src, int axis, const int32_t* index, int64_t count,
+                      const ve_tensor& dst) override;
+    void scatter_units(const ve_tensor& src, int axis, const int32_t* index, int64_t count,
+                       const ve_tensor& dst) override;
+
+    // linear.cpp (ABI 1.3)
+    void linear_fwd(const ve_tensor& x, const ve_tensor& w, const ve_tensor* bias, int act,
+                    const ve_tensor& y) override;
+
 private:
     View view(const ve_tensor& t, const char* name) const { return make_view(*memory_, &t, name); }
     View view(const ve_tensor* t, const char* name) const { return make_view(*memory_, t, name); }
@@ -105,6 +117,12 @@ private:
     void wait(const char* what);
     void log(int level, const std::string& message) const;
     void configure(const char* config);
+    // gemm.cpp: c = alpha * op(a) @ op(b) + beta * c on validated views (gemm and linear_fwd).
+    void product(bool trans_a, bool trans_b, float alpha, const View& a, const View& b, float beta,
+                 const View& c);
+    // units.cpp: the device copy of a host index list (count int32, already range-checked),
+    // valid for the work queued until the next call.
+    const int32_t* device_index(const int32_t* index, int64_t count);
 
     const ve_host_api* host_;
     int device_ = 0;
@@ -112,6 +130,10 @@ private:
     cudaStream_t stream_ = nullptr;
     cublasHandle_t blas_ = nullptr;
     std::unique_ptr<DeviceMemory> memory_;
+    // The unit ops' device index buffer (units.cpp): its size in bytes and the list it holds.
+    ve_buffer index_buffer_ = nullptr;
+    uint64_t index_capacity_ = 0;
+    std::vector<int32_t> index_held_;
 };
 
 }  // namespace vitedit::cuda

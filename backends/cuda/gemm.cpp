@@ -1,7 +1,8 @@
 // GEMM on cuBLAS in strict FP32 (the handle's math mode is set at creation: DEFAULT_MATH, which
 // never uses TF32 for Sgemm, or PEDANTIC): validation here, the layout plan in gemm_plan.cpp,
 // then packing copies (strided-copy kernel), cublasSgemm / cublasSgemmStridedBatched calls and
-// the copy back of a packed output, all enqueued on the stream.
+// the copy back of a packed output, all enqueued on the stream. linear_fwd (linear.cpp) runs its
+// product through the same path.
 // beta == 0 never reads c (cuBLAS guarantees it), so NaNs in c are overwritten.
 #include <string>
 
@@ -14,7 +15,12 @@ namespace vitedit::cuda {
 
 void CudaBackend::gemm(bool ta, bool tb, float alpha, const ve_tensor& a_t, const ve_tensor& b_t, float beta,
                        const ve_tensor& c_t) {
-    View a = view(a_t, "a"), b = view(b_t, "b"), c = view(c_t, "c");
+    View a = view(a_t, "a"), b = view(b_t, "b"), c = view(c_t, "c");  // in this order (which fails first)
+    product(ta, tb, alpha, a, b, beta, c);
+}
+
+// Validates the product, then enqueues it; nothing is queued when an argument is refused.
+void CudaBackend::product(bool ta, bool tb, float alpha, const View& a, const View& b, float beta, const View& c) {
     require_ndim(a, 2, 4);
     if (b.nd != a.nd || c.nd != a.nd)
         fail("a, b and c must have the same ndim: " + describe(a) + ", " + describe(b) + ", " + describe(c));

@@ -54,6 +54,18 @@ cudaError_t softmax_bwd(int64_t R, int64_t C, const float* dy, const float* y, f
 // ---- gelu_kernels.cu -----------------------------------------------------------------------
 cudaError_t gelu_fwd(int64_t n, const float* x, float* y, cudaStream_t stream);
 cudaError_t gelu_bwd(int64_t n, const float* dy, const float* x, float* dx, cudaStream_t stream);
+// linear_fwd's epilogue, one pass over the product y [R, C] (contiguous): y = gelu(y + bias[c]),
+// bias may be NULL (y = gelu(y)); the same arithmetic as bias_add then gelu_fwd.
+cudaError_t bias_gelu(int64_t R, int64_t C, float* y, const float* bias, cudaStream_t stream);
+
+// ---- units_kernels.cu ------------------------------------------------------------------------
+// The `count` selected rows (rows = true) or columns of a full [R, C] matrix and their compact
+// form [count, C] / [R, count], both contiguous; index: `count` device int32, in range, no
+// repeats. gather: compact = full[index]; scatter: full[index] = compact (the rest untouched).
+cudaError_t gather_units(bool rows, int64_t R, int64_t C, const float* full, const int32_t* index, int64_t count,
+                         float* compact, cudaStream_t stream);
+cudaError_t scatter_units(bool rows, int64_t R, int64_t C, const float* compact, const int32_t* index, int64_t count,
+                          float* full, cudaStream_t stream);
 
 // ---- patches_kernels.cu --------------------------------------------------------------------
 struct PatchGrid {

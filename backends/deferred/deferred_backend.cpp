@@ -53,9 +53,8 @@ const ve_backend_entry* real_entry(std::string& why) {
     } else if (void* sym = dlsym(lib, "vitedit_query"); !sym) {
         error = path + " exports no vitedit_query";
     } else {
-        // BOOST_DLL_ALIAS exports a pointer to the query function under that name.
-        const auto query = *reinterpret_cast<const ve_plugin_info* (**)()>(sym);
-        const ve_plugin_info* info = query ? query() : nullptr;
+        const auto query = reinterpret_cast<const ve_plugin_info* (*)()>(sym);
+        const ve_plugin_info* info = query();
         if (!info || info->abi_major != VITEDIT_ABI_MAJOR || info->kind != VE_KIND_BACKEND || !info->entry ||
             std::string(info->name ? info->name : "") != DEFERRED_NAME)
             error = path + " is not the '" DEFERRED_NAME "' backend of vitedit ABI " + std::to_string(VITEDIT_ABI_MAJOR) + ".x";
@@ -66,55 +65,55 @@ const ve_backend_entry* real_entry(std::string& why) {
     return entry;
 }
 
-int32_t probe(char* reason, uint64_t len) noexcept {
+// Failures as abi.h has them: a status and this library's per-thread message.
+ve_status fail(ve_status st, const std::string& why) {
+    vitedit::boundary::thread_error() = why;
+    return st;
+}
+// A call into the real library failed: its message (kept by that library) becomes ours.
+ve_status forward_failure(const ve_backend_entry* e, ve_status st) {
+    const char* why = e->last_error(nullptr);
+    return fail(st, why ? why : "");
+}
+
+ve_status probe(int32_t* score) noexcept {
+    *score = 0;
     try {
         struct stat st{};
-        if (stat(impl_path().c_str(), &st) != 0) {
-            vitedit::author::write_message(reason, len, "its library " + impl_path() + " is missing");
-            return 0;
-        }
+        if (stat(impl_path().c_str(), &st) != 0) return fail(VE_ERR_UNAVAILABLE, "its library " + impl_path() + " is missing");
 #ifdef DEFERRED_NEEDS_NVIDIA
-        if (stat("/proc/driver/nvidia/version", &st) != 0) {
-            vitedit::author::write_message(reason, len, "no NVIDIA driver on this machine (/proc/driver/nvidia/version is absent)");
-            return 0;
-        }
+        if (stat("/proc/driver/nvidia/version", &st) != 0)
+            return fail(VE_ERR_UNAVAILABLE, "no NVIDIA driver on this machine (/proc/driver/nvidia/version is absent)");
         std::string why;
         const ve_backend_entry* e = real_entry(why);
-        if (!e) {
-            vitedit::author::write_message(reason, len, why);
-            return 0;
-        }
-        return e->probe(reason, len);
+        if (!e) return fail(VE_ERR_UNAVAILABLE, why);
+        const ve_status r = e->probe(score);
+        return r == VE_OK ? r : forward_failure(e, r);
 #else
-        vitedit::author::write_message(reason, len, "");
-        return DEFERRED_SCORE;
+        *score = DEFERRED_SCORE;
+        return VE_OK;
 #endif
     } catch (...) {
-        vitedit::author::write_message(reason, len, "probe failed");
-        return 0;
+        return fail(VE_ERR_INTERNAL, "probe failed");
     }
 }
 
-ve_status create(const ve_host_api* host, const char* config, ve_backend* out, char* err, uint64_t len) noexcept {
+ve_status create(const ve_host_api* host, const char* config, ve_backend* out) noexcept {
     try {
         std::string why;
         const ve_backend_entry* e = real_entry(why);
-        if (!e) {
-            vitedit::author::write_message(err, len, why);
-            return VE_ERR_UNAVAILABLE;
-        }
-        return e->create(host, config, out, err, len);
+        if (!e) return fail(VE_ERR_UNAVAILABLE, why);
+        const ve_status r = e->create(host, config, out);
+        return r == VE_OK ? r : forward_failure(e, r);
     } catch (...) {
-        vitedit::author::write_message(err, len, "create failed");
-        return VE_ERR_INTERNAL;
+        return fail(VE_ERR_INTERNAL, "create failed");
     }
 }
 
-const ve_backend_entry entry = {sizeof(ve_backend_entry), &probe, &create};
+const ve_backend_entry entry = {sizeof(ve_backend_entry), &probe, &create, &vitedit::boundary::thread_error_entry};
 const ve_plugin_info info = {sizeof(ve_plugin_info), VITEDIT_ABI_MAJOR, VITEDIT_ABI_MINOR, VE_KIND_BACKEND,
                              DEFERRED_NAME, DEFERRED_DESCRIPTION, DEFERRED_VERSION, &entry};
-const ve_plugin_info* query() { return &info; }
 
 }  // namespace
 
-BOOST_DLL_ALIAS(query, vitedit_query)
+extern "C" VITEDIT_EXPORT const ve_plugin_info* vitedit_query(void) { return &info; }

@@ -28,6 +28,7 @@ public:
     OnednnBackend& operator=(const OnednnBackend&) = delete;
 
     const char* name() const override { return "onednn"; }
+    bool provides(const std::string& name) const override { return name == VE_EXT_PENALTY || name == VE_EXT_UNITS || name == VE_EXT_LINEAR; }
 
     // memory (onednn_backend.cpp)
     ve_buffer alloc(uint64_t bytes) override;

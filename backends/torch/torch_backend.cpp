@@ -213,6 +213,7 @@ public:
     }
 
     const char* name() const override { return "torch"; }
+    bool provides(const std::string& name) const override { return name == VE_EXT_PENALTY || name == VE_EXT_LINEAR; }
 
     // ---- memory ---------------------------------------------------------------------------
 

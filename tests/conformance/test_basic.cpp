@@ -195,3 +195,142 @@ TEST_CASE("gather_units and scatter_units", "[units]") {
     const std::vector<int32_t> bad = {0, 53};
     CHECK_THROWS_WITH(be().gather_units(s, VE_MASK_COLS, bad, be().empty({37, 2})), Catch::Contains("gather_units"));
 }
+
+// The rest of the unit ops' contract, on every backend that has them: odd and unsorted index
+// lists, one unit, every unit (a permutation), none; weights of ViT-B/16's MLP (many blocks of
+// threads on a device) and long thin ones; contiguous views at an offset inside a larger buffer
+// (the contract asks for contiguous 2-D tensors, not whole allocations). Bit-exact, and a scatter
+// leaves every other element as it was.
+TEST_CASE("gather_units and scatter_units: index lists, sizes and views", "[units]") {
+    if (!be().has_unit_ops()) {
+        WARN(be().name() << " does not implement gather_units/scatter_units (optional, ABI 1.2): skipped");
+        return;
+    }
+    seed(43);
+    auto idx = [](const std::vector<int32_t>& v) { return torch::tensor(std::vector<int64_t>(v.begin(), v.end())); };
+    // Gathers units of `full` and scatters other values into a copy of a random base, both checked.
+    auto round_trip = [&](const torch::Tensor& full, int axis, const std::vector<int32_t>& units, const std::string& what) {
+        const int64_t R = full.size(0), C = full.size(1), k = static_cast<int64_t>(units.size());
+        const int dim = axis == VE_MASK_ROWS ? 0 : 1;
+        const vitedit::Shape compact = axis == VE_MASK_ROWS ? vitedit::Shape{k, C} : vitedit::Shape{R, k};
+        const std::string name = what + " [" + std::to_string(R) + "," + std::to_string(C) + "] " +
+                                 (axis == VE_MASK_ROWS ? "rows" : "columns") + ", " + std::to_string(k) + " units";
+        Tensor g = nan_tensor(compact);
+        be().gather_units(up(full), axis, units, g);
+        require_equal(down(g), full.index_select(dim, idx(units)), "gather_units " + name);
+        const torch::Tensor base = randn({R, C}), values = randn({compact[0], compact[1]});
+        Tensor d = up(base);
+        be().scatter_units(up(values), axis, units, d);
+        require_equal(down(d), base.index_copy(dim, idx(units), values), "scatter_units " + name);
+    };
+    const torch::Tensor small = randn({37, 53});
+    round_trip(small, VE_MASK_ROWS, {36, 0, 17}, "odd, unsorted");
+    round_trip(small, VE_MASK_COLS, {52, 1, 30, 2, 7}, "odd, unsorted");
+    round_trip(small, VE_MASK_ROWS, {20}, "one unit");
+    round_trip(small, VE_MASK_COLS, {0}, "one unit");
+    std::vector<int32_t> all_rows, all_cols;
+    for (int32_t i = 36; i >= 0; --i) all_rows.push_back(i);
+    for (int32_t i = 0; i < 53; ++i) all_cols.push_back((7 * i) % 53);  // 53 is prime: a permutation
+    round_trip(small, VE_MASK_ROWS, all_rows, "every unit, reversed");
+    round_trip(small, VE_MASK_COLS, all_cols, "every unit, permuted");
+
+    std::vector<int32_t> vitb;  // 307 of ViT-B/16's 3072 MLP units
+    for (int32_t u = 3; u < 3072; u += 10) vitb.push_back(u);
+    round_trip(randn({3072, 768}), VE_MASK_ROWS, vitb, "ViT-B/16 fc1");
+    round_trip(randn({768, 3072}), VE_MASK_COLS, vitb, "ViT-B/16 fc2");
+    std::vector<int32_t> odd_rows, odd_cols;
+    for (int32_t u = 4098; u >= 0; u -= 2) odd_rows.push_back(u);  // 2050 units
+    for (int32_t u = 1; u < 4099; u += 4) odd_cols.push_back(u);   // 1025 units
+    round_trip(randn({4099, 5}), VE_MASK_ROWS, odd_rows, "long and thin");
+    round_trip(randn({5, 4099}), VE_MASK_COLS, odd_cols, "short and wide");
+
+    {  // no units: nothing is read or written
+        Tensor s = up(small), d = up(small);
+        be().gather_units(s, VE_MASK_ROWS, {}, be().empty({0, 53}));
+        be().gather_units(s, VE_MASK_COLS, {}, be().empty({37, 0}));
+        be().scatter_units(be().empty({0, 53}), VE_MASK_ROWS, {}, d);
+        be().scatter_units(be().empty({37, 0}), VE_MASK_COLS, {}, d);
+        require_equal(down(d), small, "scatter_units of no units leaves dst as it was");
+    }
+    {  // contiguous views at an offset inside larger buffers
+        const std::vector<int32_t> rows = {0, 3, 4, 17, 36}, cols = {1, 2, 30, 52, 9};
+        const torch::Tensor big = randn({41, 53});
+        const torch::Tensor src = big.slice(0, 2, 39);  // [37, 53] at row 2 of the allocation
+        Tensor dbig = up(big);
+        const Tensor s = dbig.slice(2, 39);
+        const torch::Tensor out0 = randn({12, 53});
+        Tensor dout = up(out0);
+        be().gather_units(s, VE_MASK_ROWS, rows, dout.slice(4, 9));
+        torch::Tensor e = out0.clone();
+        e.slice(0, 4, 9).copy_(src.index_select(0, idx(rows)));
+        require_equal(down(dout), e, "gather_units rows from row 2 of [41,53] into rows 4..8 of [12,53]");
+
+        const torch::Tensor cbuf0 = randn({40, 5});
+        Tensor dcbuf = up(cbuf0);
+        be().gather_units(s, VE_MASK_COLS, cols, dcbuf.slice(1, 38));
+        torch::Tensor e2 = cbuf0.clone();
+        e2.slice(0, 1, 38).copy_(src.index_select(1, idx(cols)));
+        require_equal(down(dcbuf), e2, "gather_units columns into rows 1..37 of [40,5]");
+
+        // and back: scatter the compact views into the offset view; the rest of big stays
+        be().scatter_units(dout.slice(4, 9), VE_MASK_ROWS, rows, s);
+        be().scatter_units(dcbuf.slice(1, 38), VE_MASK_COLS, cols, s);
+        require_equal(down(dbig), big, "scatter_units back into the offset view (the same values)");
+        const torch::Tensor fresh = randn({5, 53});
+        be().scatter_units(up(fresh), VE_MASK_ROWS, rows, s);
+        torch::Tensor e3 = big.clone();
+        e3.slice(0, 2, 39).index_copy_(0, idx(rows), fresh);
+        require_equal(down(dbig), e3, "scatter_units rows into an offset view (rows 0, 1, 39, 40 untouched)");
+    }
+}
+
+// Refusals: a bad axis, an index out of range on either side, a selection of the wrong shape,
+// non-contiguous or non-2-D tensors, no index array. Through the C table: VE_ERR_INVALID and a
+// message naming the op and what is wrong; through the SDK: a vitedit::Error naming the op. A
+// refused scatter leaves dst as it was.
+TEST_CASE("gather_units and scatter_units refuse bad arguments", "[units][errors]") {
+    if (!be().has_unit_ops()) {
+        WARN(be().name() << " does not implement gather_units/scatter_units (optional, ABI 1.2): skipped");
+        return;
+    }
+    seed(44);
+    const ve_backend& raw = be().raw();
+    const ve_ext_units* units = vitedit::boundary::extension<ve_ext_units>(raw, VE_EXT_UNITS);
+    REQUIRE(units);
+    const torch::Tensor src = randn({37, 53});
+    Tensor s = up(src), d = up(src);
+    auto refused = [&](const char* op, ve_status st, const char* says) {
+        const std::string msg = raw.ops->last_error(raw.ctx);
+        INFO(op << ": status " << st << ", message: " << msg);
+        CHECK(st == VE_ERR_INVALID);
+        CHECK(msg.find(op) != std::string::npos);
+        CHECK(msg.find(says) != std::string::npos);
+    };
+    auto gather = [&](const Tensor& from, int axis, const std::vector<int32_t>& index, const Tensor& to) {
+        return units->gather_units(raw.ctx, from.ptr(), axis, index.data(), static_cast<int64_t>(index.size()), to.ptr());
+    };
+    auto scatter = [&](const Tensor& from, int axis, const std::vector<int32_t>& index, const Tensor& to) {
+        return units->scatter_units(raw.ctx, from.ptr(), axis, index.data(), static_cast<int64_t>(index.size()), to.ptr());
+    };
+    refused("gather_units", gather(s, 2, {0}, be().empty({1, 53})), "axis 2");
+    refused("scatter_units", scatter(be().empty({1, 53}), -1, {0}, d), "axis -1");
+    refused("gather_units", gather(s, VE_MASK_ROWS, {0, 37}, be().empty({2, 53})), "index 37 out of range 0..36");
+    refused("gather_units", gather(s, VE_MASK_COLS, {-1, 3}, be().empty({37, 2})), "index -1 out of range 0..52");
+    refused("scatter_units", scatter(up(randn({2, 53})), VE_MASK_ROWS, {5, 40}, d), "out of range");
+    refused("scatter_units", scatter(up(randn({37, 2})), VE_MASK_COLS, {52, 53}, d), "out of range");
+    refused("gather_units", gather(s, VE_MASK_ROWS, {0, 1}, be().empty({3, 53})), "expected [2,53]");
+    refused("gather_units", gather(s, VE_MASK_COLS, {0, 1}, be().empty({37, 3})), "expected [37,2]");
+    refused("scatter_units", scatter(be().empty({2, 52}), VE_MASK_ROWS, {0, 1}, d), "expected [2,53]");
+    refused("gather_units", gather(s, VE_MASK_ROWS, {0}, be().empty({53})), "2 dims");
+    // a transposed (strided) view: the contract asks for contiguous tensors
+    refused("gather_units", gather(up(src.t().contiguous()).t(), VE_MASK_ROWS, {0}, be().empty({1, 53})), "contiguous");
+    refused("scatter_units", scatter(up(randn({37, 2})), VE_MASK_COLS, {0, 1}, up(src.t().contiguous()).t()), "contiguous");
+    refused("gather_units", units->gather_units(raw.ctx, s.ptr(), VE_MASK_ROWS, nullptr, 2, be().empty({2, 53}).ptr()),
+            "index");
+    require_equal(down(d), src, "dst after refused scatters");
+
+    CHECK_THROWS_WITH(be().gather_units(s, VE_MASK_COLS, {0, 53}, be().empty({37, 2})),
+                      Catch::Contains("gather_units") && Catch::Contains("invalid argument"));
+    CHECK_THROWS_WITH(be().scatter_units(be().empty({1, 53}), VE_MASK_ROWS, {37}, d),
+                      Catch::Contains("scatter_units") && Catch::Contains("invalid argument"));
+}

@@ -274,22 +274,35 @@ TEST_CASE("gemm: a weight read again after each kind of write", "[gemm][weights]
 TEST_CASE("linear_fwd: bias and GELU fused into the product, vs LibTorch", "[gemm][linear]") {
     seed(211);
     INFO(be().name() << (be().has_fused_linear() ? ": fused linear_fwd" : ": no linear_fwd, the SDK's three ops"));
-    struct Case { int64_t R, K, N, x_row_stride; bool bias; int act; };
+    if (!be().has_fused_linear())
+        WARN(be().name() << " has no fused linear_fwd (optional, ABI 1.3): checking the SDK's gemm + bias_add + gelu_fwd");
+    // w: dense [N, K] (kDense), stored transposed as [K, N] and seen through t() (kColMajor), or
+    // the first K columns of rows K + 5 apart (kPadded): "any strides gemm accepts".
+    enum WLayout { kDense, kColMajor, kPadded };
+    struct Case { int64_t R, K, N, x_row_stride; bool bias; int act; WLayout w = kDense; };
     for (const Case& cs : {Case{5, 7, 11, 7, true, VE_ACT_NONE}, Case{5, 7, 11, 7, true, VE_ACT_GELU},
                            Case{64, 96, 192, 96, true, VE_ACT_GELU}, Case{64, 96, 192, 96, false, VE_ACT_GELU},
                            Case{64, 96, 192, 96, false, VE_ACT_NONE}, Case{3, 96, 300, 5 * 96, true, VE_ACT_NONE},
-                           Case{197, 768, 384, 768, true, VE_ACT_GELU}, Case{9, 16, 1, 16, true, VE_ACT_GELU}}) {
+                           Case{197, 768, 384, 768, true, VE_ACT_GELU}, Case{9, 16, 1, 16, true, VE_ACT_GELU},
+                           Case{5, 7, 11, 7, true, VE_ACT_GELU, kColMajor}, Case{64, 96, 192, 96, false, VE_ACT_NONE, kColMajor},
+                           Case{33, 96, 130, 100, true, VE_ACT_GELU, kPadded}, Case{33, 96, 130, 96, false, VE_ACT_GELU, kPadded},
+                           Case{1, 768, 3072, 768, true, VE_ACT_GELU}, Case{17, 1, 9, 1, true, VE_ACT_GELU},
+                           Case{50, 3072, 768, 3072, true, VE_ACT_NONE, kColMajor}}) {
         // x: the first K columns of rows x_row_stride apart (the CLS rows of [N, T, D] tokens)
         torch::Tensor xbuf = randn({cs.R, cs.x_row_stride});
-        torch::Tensor X = xbuf.slice(1, 0, cs.K), W = randn({cs.N, cs.K}), b = randn({cs.N});
+        torch::Tensor wbuf = cs.w == kColMajor ? randn({cs.K, cs.N}) : randn({cs.N, cs.w == kPadded ? cs.K + 5 : cs.K});
+        torch::Tensor X = xbuf.slice(1, 0, cs.K), b = randn({cs.N});
+        torch::Tensor W = cs.w == kColMajor ? wbuf.t() : wbuf.slice(1, 0, cs.K);
         torch::Tensor z = torch::matmul(X, W.t()) + (cs.bias ? b.unsqueeze(0) : torch::zeros({1, cs.N}));
         torch::Tensor ztol = dot_tol(z, torch::matmul(X.abs(), W.abs().t()) + (cs.bias ? b.abs().unsqueeze(0) : torch::zeros({1, cs.N})), cs.K);
         torch::Tensor e = cs.act == VE_ACT_GELU ? torch::gelu(z) : z;
         torch::Tensor tol = cs.act == VE_ACT_GELU ? 1.13 * ztol + 1e-6 + 1e-5 * e.abs() + 4 * kU * z.abs() : ztol;
-        Tensor dxbuf = up(xbuf), dW = up(W), db = up(b);
+        Tensor dxbuf = up(xbuf), dwbuf = up(wbuf), db = up(b);
         const Tensor dX = dxbuf.view({cs.R, cs.K}, {cs.x_row_stride, 1}, 0);
+        const Tensor dW = cs.w == kColMajor ? dwbuf.t() : dwbuf.view({cs.N, cs.K}, {wbuf.size(1), 1}, 0);
         std::ostringstream name;
         name << "linear_fwd x" << shape_of(X) << " (row stride " << cs.x_row_stride << ") W" << shape_of(W)
+             << (cs.w == kColMajor ? " (column-major)" : cs.w == kPadded ? " (row stride K+5)" : "")
              << (cs.bias ? " +b" : "") << (cs.act == VE_ACT_GELU ? " gelu" : "");
         for (int call = 0; call < 2; ++call) {  // the second call may read W from a packed copy
             Tensor Y = nan_tensor({cs.R, cs.N});
@@ -302,5 +315,33 @@ TEST_CASE("linear_fwd: bias and GELU fused into the product, vs LibTorch", "[gem
     Tensor Y = be().zeros({2, 3});
     CHECK_THROWS_WITH(be().linear_fwd(be().zeros({2, 4}), be().zeros({3, 4}), nullptr, 7, Y), Catch::Contains("activation"));
     CHECK_THROWS(be().linear_fwd(be().zeros({2, 4}), be().zeros({3, 5}), nullptr, VE_ACT_NONE, Y));
+    CHECK(down(Y).abs().max().item<float>() == 0.0f);
+    if (!be().has_fused_linear()) return;
+    // The fused op itself, through the C table: VE_ERR_INVALID naming the op, y untouched (the
+    // SDK refuses an unknown activation before it gets there).
+    const ve_backend& raw = be().raw();
+    const ve_ext_linear* linear = vitedit::boundary::extension<ve_ext_linear>(raw, VE_EXT_LINEAR);
+    REQUIRE(linear);
+    const Tensor x = up(randn({2, 4})), w = up(randn({3, 4})), b3 = up(randn({3}));
+    auto refused = [&](ve_status st, const std::string& what) {
+        const std::string msg = raw.ops->last_error(raw.ctx);
+        INFO("linear_fwd with " << what << ": status " << st << ", message: " << msg);
+        CHECK(st == VE_ERR_INVALID);
+        CHECK(msg.find("linear_fwd") != std::string::npos);
+    };
+    auto call = [&](const Tensor& xx, const Tensor& ww, const Tensor* bb, int act, const Tensor& yy) {
+        return linear->linear_fwd(raw.ctx, xx.ptr(), ww.ptr(), bb ? bb->ptr() : nullptr, act, yy.ptr());
+    };
+    refused(call(x, w, &b3, 7, Y), "act 7");
+    refused(call(x, w, &b3, -1, Y), "act -1");
+    refused(call(x, up(randn({3, 5})), &b3, VE_ACT_GELU, Y), "w [3,5] for x [2,4]");
+    refused(call(x, up(randn({4, 4})), &b3, VE_ACT_NONE, Y), "w [4,4] for y [2,3]");
+    refused(call(up(randn({3, 4})), w, &b3, VE_ACT_GELU, Y), "x [3,4] for y [2,3]");
+    const Tensor b4 = up(randn({4}));
+    refused(call(x, w, &b4, VE_ACT_GELU, Y), "a bias of 4 for 3 outputs");
+    refused(call(x, w, &b4, VE_ACT_NONE, Y), "a bias of 4 for 3 outputs (no activation)");
+    refused(call(up(randn({2, 2, 4})), w, nullptr, VE_ACT_NONE, Y), "a 3-D x");
+    const Tensor yt = be().zeros({3, 2}).t();  // [2, 3], column-major
+    refused(call(x, w, &b3, VE_ACT_GELU, yt), "a column-major y");
     CHECK(down(Y).abs().max().item<float>() == 0.0f);
 }

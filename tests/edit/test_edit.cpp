@@ -14,6 +14,7 @@
 
 #include "backend_test_main.hpp"
 
+#include <cstddef>
 #include <cstring>
 
 #include "random_vit.hpp"
@@ -260,6 +261,65 @@ TEST_CASE("an editor writing outside its mask is refused and the model restored"
         INFO(name);
         CHECK(std::memcmp(t.data.data(), f.weights.at(name).data.data(), t.data.size() * 4) == 0);
     }
+}
+
+// ABI 2.0: a callee writes an output struct only up to the struct_size its caller set. Each
+// struct here is an "older" one — its size ends before its last members — followed by a canary.
+TEST_CASE("outputs stop at the caller's struct_size, on both sides of the boundary", "[edit][abi]") {
+    Fixture f;
+    Registry reg;
+    reg.scan({VITEDIT_PLUGIN_DIR});
+    Vit vit(g_be, f.cfg, f.weights);
+    EditSession session(vit, ffn_sites(f.cfg, {1, 2}), vit.upload_images(f.chw(), 2), f.labels, 5, tensors_hash(f.weights));
+    const ve_edit_session* cs = session.c_session();
+    constexpr unsigned char kCanary = 0xA5;
+    auto untouched = [&](const unsigned char* p, size_t from, size_t to) {
+        for (size_t i = from; i < to; ++i)
+            if (p[i] != kCanary) return false;
+        return true;
+    };
+
+    // The host writes a ve_site of a caller built before `rows`.
+    alignas(8) unsigned char site_buf[sizeof(ve_site) + 16];
+    std::memset(site_buf, kCanary, sizeof site_buf);
+    auto* site = reinterpret_cast<ve_site*>(site_buf);
+    site->struct_size = offsetof(ve_site, rows);
+    REQUIRE(cs->get_site(cs->session, 0, site) == VE_OK);
+    CHECK(std::string(site->name) == "blocks.1.mlp.fc1.weight");
+    CHECK(site->block == 1);
+    CHECK(site->unit == VE_UNIT_ROW);
+    CHECK(site->struct_size == offsetof(ve_site, rows));
+    CHECK(untouched(site_buf, offsetof(ve_site, rows), sizeof site_buf));
+
+    // ... and a ve_edit_eval of one built before num_correct.
+    alignas(8) unsigned char eval_buf[sizeof(ve_edit_eval) + 16];
+    std::memset(eval_buf, kCanary, sizeof eval_buf);
+    auto* ev = reinterpret_cast<ve_edit_eval*>(eval_buf);
+    ev->struct_size = offsetof(ve_edit_eval, num_correct);
+    REQUIRE(cs->evaluate(cs->session, 0, ev) == VE_OK);
+    CHECK(ev->loss == Approx(session.initial_eval().loss));
+    CHECK(untouched(eval_buf, offsetof(ve_edit_eval, num_correct), sizeof eval_buf));
+
+    // An editor plugin writes a ve_edit_report of a host built before `loss`.
+    const PluginRecord& rec = reg.find(VE_KIND_EDITOR, "sgd");
+    const auto* entry = static_cast<const ve_editor_entry*>(rec.info->entry);
+    ve_plugin_instance inst{sizeof(ve_plugin_instance), nullptr};
+    REQUIRE(entry->create(Registry::host_api(), "steps=2", &inst) == VE_OK);
+    alignas(8) unsigned char report_buf[sizeof(ve_edit_report) + 16];
+    std::memset(report_buf, kCanary, sizeof report_buf);
+    auto* report = reinterpret_cast<ve_edit_report*>(report_buf);
+    report->struct_size = offsetof(ve_edit_report, loss);
+    const ve_status st = entry->edit(inst.ctx, cs, report);
+    INFO((st == VE_OK ? "" : entry->last_error(inst.ctx)));
+    REQUIRE(st == VE_OK);
+    CHECK(report->steps == 2);
+    CHECK(report->struct_size == offsetof(ve_edit_report, loss));
+    CHECK(untouched(report_buf, offsetof(ve_edit_report, loss), sizeof report_buf));
+    entry->destroy(inst.ctx);
+
+    // A failed create reports through last_error(NULL), on this thread.
+    CHECK(entry->create(Registry::host_api(), "no_such_key=1", &inst) == VE_ERR_INVALID);
+    CHECK_THAT(std::string(entry->last_error(nullptr)), Catch::Contains("unknown option 'no_such_key'"));
 }
 
 TEST_CASE("patches round-trip bit-exactly and refuse other models", "[edit][patch]") {

@@ -5,8 +5,10 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <thread>
 #include <unistd.h>
 
+#include "vitedit/plugin.h"
 #include "vitedit/registry.hpp"
 
 using namespace vitedit;
@@ -32,6 +34,11 @@ TEST_CASE("incompatible, foreign and broken libraries are refused by name", "[lo
                                Catch::Contains("this host speaks ABI " + std::to_string(VITEDIT_ABI_MAJOR) + "." +
                                                std::to_string(VITEDIT_ABI_MINOR)));
 
+    const auto& abi1 = record_for(reg, "test-abi1_alias.so");
+    CHECK_FALSE(abi1.usable);
+    CHECK(abi1.state == "incompatible ABI");
+    CHECK_THAT(abi1.reason, Catch::Contains("data alias") && Catch::Contains("rebuild"));
+
     const auto& foreign = record_for(reg, "test-foreign.so");
     CHECK_FALSE(foreign.usable);
     CHECK(foreign.state == "not a vitedit plugin");
@@ -52,42 +59,65 @@ TEST_CASE("incompatible, foreign and broken libraries are refused by name", "[lo
                         Catch::Contains("failing") && Catch::Contains("test-create_fails.so") &&
                             Catch::Contains("simulated initialization failure"));
 
+    REQUIRE_THROWS_WITH(reg.create_backend("nullcore"), Catch::Contains("nullcore") && Catch::Contains("core ops gemm"));
     REQUIRE_THROWS_WITH(reg.create_backend("future"), Catch::Contains("incompatible ABI"));
     REQUIRE_THROWS_WITH(reg.create_backend("nodevice"), Catch::Contains("no accelerator device found"));
     REQUIRE_THROWS_WITH(reg.create_backend("nonexistent"), Catch::Contains("no usable backend named 'nonexistent'"));
 }
 
-// Members shipped in a minor never move (docs/versioning.md): ABI 1.0's ops table ends where
-// 1.1's penalty_grad begins, after struct_size and 29 op pointers.
+// Members shipped in a minor never move (docs/versioning.md). ABI 2.0's core table: struct_size,
+// 7 lifetime/memory/error entries (destroy .. get_extension), then the 22 ops.
 static_assert(offsetof(ve_backend_ops, struct_size) == 0, "every table starts with its size");
-static_assert(offsetof(ve_backend_ops, penalty_grad) == sizeof(uint64_t) + 29 * sizeof(void*),
+static_assert(offsetof(ve_backend_ops, get_extension) == sizeof(uint64_t) + 7 * sizeof(void*),
               "a shipped member of ve_backend_ops moved: that needs an ABI major bump");
-// 1.2's gather_units / scatter_units follow penalty_grad.
-static_assert(offsetof(ve_backend_ops, gather_units) == sizeof(uint64_t) + 30 * sizeof(void*) &&
-                  offsetof(ve_backend_ops, scatter_units) == sizeof(uint64_t) + 31 * sizeof(void*),
+static_assert(offsetof(ve_backend_ops, adam_step) == sizeof(uint64_t) + 29 * sizeof(void*) &&
+                  sizeof(ve_backend_ops) == sizeof(uint64_t) + 30 * sizeof(void*),
               "a shipped member of ve_backend_ops moved: that needs an ABI major bump");
-// 1.3's linear_fwd follows them.
-static_assert(offsetof(ve_backend_ops, linear_fwd) == sizeof(uint64_t) + 32 * sizeof(void*),
-              "a shipped member of ve_backend_ops moved: that needs an ABI major bump");
+static_assert(offsetof(ve_ext_units, scatter_units) == sizeof(uint64_t) + sizeof(void*), "a shipped member of ve_ext_units moved");
+static_assert(offsetof(ve_edit_session, site_grad_units) == offsetof(ve_edit_session, select_grad_form) + sizeof(void*),
+              "a shipped member of ve_edit_session moved");
 static_assert(sizeof(void*) != 8 || offsetof(ve_plugin_info, entry) == 48, "a shipped member of ve_plugin_info moved");
 
-TEST_CASE("a plugin built against an older minor loads; the member it lacks is unsupported by name", "[loader][abi]") {
+TEST_CASE("an extension table older than the host's is absent; a missing extension is unsupported by name", "[loader][abi]") {
     Registry reg;
     reg.scan({LOADER_PLUGIN_DIR});
-    const auto& old = record_for(reg, "test-old_minor.so");
+    const auto& old = record_for(reg, "test-old_extension.so");
     REQUIRE(old.usable);
     CHECK(old.state == "ok");
-    CHECK(old.info->abi_major == VITEDIT_ABI_MAJOR);
-    CHECK(old.info->abi_minor == 0);
 
-    auto be = reg.create_backend("oldminor");
-    REQUIRE(be->raw().ops->struct_size == offsetof(ve_backend_ops, penalty_grad));
+    auto be = reg.create_backend("oldext");
     Tensor w = be->empty({2, 3});
-    be->fill(w, 3.0f);  // a 1.0 op works
+    be->fill(w, 3.0f);  // a core op works
     CHECK(w.download() == std::vector<float>(6, 3.0f));
-    // The 1.1 member lies past the plugin's struct_size: never read, reported by name.
+    // Its VE_EXT_UNITS ends before scatter_units: not used at all (the decoy is never called).
+    CHECK_FALSE(be->has_unit_ops());
+    REQUIRE_THROWS_WITH(be->scatter_units(w, VE_MASK_ROWS, {0}, w),
+                        Catch::Contains("scatter_units") && Catch::Contains("oldext") && Catch::Contains("not supported"));
+    CHECK_FALSE(be->has_penalty());
     REQUIRE_THROWS_WITH(be->penalty_grad(w, w, w, 1.0f, 2),
-                        Catch::Contains("penalty_grad") && Catch::Contains("oldminor") && Catch::Contains("not supported"));
+                        Catch::Contains("penalty_grad") && Catch::Contains(VE_EXT_PENALTY) && Catch::Contains("not supported"));
+}
+
+TEST_CASE("a backend's error messages are per thread", "[loader][abi]") {
+    Registry reg;
+    reg.scan({LOADER_PLUGIN_DIR});
+    auto be = reg.create_backend("memonly");
+    const ve_backend& raw = be->raw();
+    Tensor t = be->empty({4});
+    // Two threads fail different ops on one instance, over and over: each reads its own message.
+    auto hammer = [&](bool use_fill, int& wrong) {
+        for (int i = 0; i < 2000; ++i) {
+            const ve_status st = use_fill ? raw.ops->fill(raw.ctx, t.ptr(), 1.0f) : raw.ops->gelu_fwd(raw.ctx, t.ptr(), t.ptr());
+            const std::string msg = raw.ops->last_error(raw.ctx);
+            if (st != VE_ERR_UNSUPPORTED || msg.find(use_fill ? "fill" : "gelu_fwd") == std::string::npos) ++wrong;
+        }
+    };
+    int wrong_a = 0, wrong_b = 0;
+    std::thread a(hammer, true, std::ref(wrong_a)), b(hammer, false, std::ref(wrong_b));
+    a.join();
+    b.join();
+    CHECK(wrong_a == 0);
+    CHECK(wrong_b == 0);
 }
 
 TEST_CASE("a plugin built against a newer minor of the same major loads and works", "[loader][abi]") {
@@ -99,7 +129,6 @@ TEST_CASE("a plugin built against a newer minor of the same major loads and work
     CHECK(*static_cast<const uint64_t*>(next.info->entry) > sizeof(ve_backend_entry));
 
     auto be = reg.create_backend("newminor");
-    CHECK(be->raw().ops->struct_size > sizeof(ve_backend_ops));
     Tensor w = be->empty({4});
     be->fill(w, -1.5f);
     CHECK(w.download() == std::vector<float>(4, -1.5f));

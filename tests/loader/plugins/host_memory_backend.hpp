@@ -1,6 +1,6 @@
 // The smallest working backend for the loader's version tests: malloc'd host memory, uploads,
 // downloads and fill; every other op answers "unsupported". Each test plugin wraps it in the
-// tables of the ABI minor it pretends to be built against.
+// tables of the ABI revision it pretends to be built against.
 #pragma once
 
 #include <cstdlib>
@@ -27,7 +27,7 @@ struct HostMemoryBackend : vitedit::author::BackendBase {
 };
 
 // A probe that always accepts.
-inline int32_t always_usable(char* reason, uint64_t len) noexcept {
-    if (reason && len) reason[0] = '\0';
-    return 1;
+inline ve_status always_usable(int32_t* score) noexcept {
+    *score = 1;
+    return VE_OK;
 }

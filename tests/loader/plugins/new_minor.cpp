@@ -12,7 +12,7 @@ struct next_backend_ops {
 };
 struct next_backend_entry {
     ve_backend_entry known;
-    int32_t (*future_probe_detail)(char* out, uint64_t len);
+    ve_status (*future_probe_detail)(int32_t* out);
 };
 
 const ve_backend_ops* next_ops() {
@@ -26,16 +26,15 @@ const ve_backend_ops* next_ops() {
     return &ops.known;
 }
 
-ve_status create(const ve_host_api*, const char*, ve_backend* out, char*, uint64_t) noexcept {
+ve_status create(const ve_host_api*, const char*, ve_backend* out) noexcept {
     out->struct_size = sizeof(ve_backend);
     out->ctx = static_cast<vitedit::author::BackendBase*>(new HostMemoryBackend("newminor"));
     out->ops = next_ops();
     return VE_OK;
 }
-const next_backend_entry entry = {{sizeof(next_backend_entry), &always_usable, &create},
-                                  [](char*, uint64_t) noexcept { return int32_t{0}; }};
+const next_backend_entry entry = {{sizeof(next_backend_entry), &always_usable, &create, &vitedit::boundary::thread_error_entry},
+                                  [](int32_t*) noexcept { return static_cast<ve_status>(VE_OK); }};
 const ve_plugin_info info = {sizeof(ve_plugin_info), VITEDIT_ABI_MAJOR, VITEDIT_ABI_MINOR + 1, VE_KIND_BACKEND,
                              "newminor", "built against a newer minor of this ABI major", "1.0", &entry};
-const ve_plugin_info* query() { return &info; }
 }  // namespace
-BOOST_DLL_ALIAS(query, vitedit_query)
+extern "C" VITEDIT_EXPORT const ve_plugin_info* vitedit_query(void) { return &info; }

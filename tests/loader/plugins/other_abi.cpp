@@ -1,11 +1,9 @@
-// A backend that claims to be built against the next ABI major: the host must refuse it.
-#include <boost/dll/alias.hpp>
-
+// A library built against a future ABI major: the host must refuse it by name, without reading
+// its entry table (here NULL).
 #include "vitedit/backend.h"
 
 namespace {
 const ve_plugin_info info = {sizeof(ve_plugin_info), VITEDIT_ABI_MAJOR + 1, 0, VE_KIND_BACKEND,
                              "future", "built against a newer SDK", "9.0", nullptr};
-const ve_plugin_info* query() { return &info; }
 }  // namespace
-BOOST_DLL_ALIAS(query, vitedit_query)
+extern "C" VITEDIT_EXPORT const ve_plugin_info* vitedit_query(void) { return &info; }

@@ -39,11 +39,10 @@ LocatorInstance::LocatorInstance(const Registry& registry, PluginSpec spec) : sp
         }
         own.options.erase(it);
     }
-    char err[1024] = {0};
     ve_plugin_instance inst{sizeof(ve_plugin_instance), nullptr};
     const std::string cfg = own.config();
-    if (entry_->create(Registry::host_api(), cfg.c_str(), &inst, err, sizeof err) != VE_OK)
-        throw Error("locator '" + spec_.name + "' (" + record_->path + "): " + err +
+    if (entry_->create(Registry::host_api(), cfg.c_str(), &inst) != VE_OK)
+        throw Error("locator '" + spec_.name + "' (" + record_->path + "): " + entry_->last_error(nullptr) +
                     " (the host also accepts sparsity and seed)");
     ctx_ = inst.ctx;
 }
@@ -74,11 +73,10 @@ std::vector<std::vector<float>> LocatorInstance::locate(EditSession& session) {
 EditorInstance::EditorInstance(const Registry& registry, PluginSpec spec) : spec_(std::move(spec)) {
     record_ = &registry.find(VE_KIND_EDITOR, spec_.name);
     entry_ = static_cast<const ve_editor_entry*>(record_->info->entry);
-    char err[1024] = {0};
     ve_plugin_instance inst{sizeof(ve_plugin_instance), nullptr};
     const std::string cfg = spec_.config();
-    if (entry_->create(Registry::host_api(), cfg.c_str(), &inst, err, sizeof err) != VE_OK)
-        throw Error("editor '" + spec_.name + "' (" + record_->path + "): " + err);
+    if (entry_->create(Registry::host_api(), cfg.c_str(), &inst) != VE_OK)
+        throw Error("editor '" + spec_.name + "' (" + record_->path + "): " + entry_->last_error(nullptr));
     ctx_ = inst.ctx;
 }
 

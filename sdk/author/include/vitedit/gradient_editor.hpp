@@ -5,14 +5,14 @@
 // most stop_loss, the masks — is here. Options: lr, steps (max), stop_loss (0 disables the early
 // stop).
 //
-// Only the masked units change, so where the backend has the unit ops (ABI 1.2) and the mask
+// Only the masked units change, so where the backend has the unit ops (VE_EXT_UNITS) and the mask
 // leaves some units out, the update rule runs on those units alone: the loop gathers the units'
 // weights once per edit (and their gradients every step) into compact tensors, the rule updates
 // them, and they are scattered back into the site before the next evaluation. The rule sees the
 // compact weight, gradient, mask values and optimizer state (new_state() is shaped to match) and
 // cannot tell: every masked update leaves an unmasked weight exactly as it was, and its state
 // (which only decays there) is never read again within the edit. The compact gradient comes from
-// the host itself where it can (ABI 1.3 site_grad_units: no scatter into the whole gradient and
+// the host itself where it can (select_grad_form VE_GRAD_UNITS: no scatter into the whole gradient and
 // gather back every step), else it is gathered from site_grad. This saves an RMSprop step on
 // ViT-B/16's sites from sweeping 14 M elements of state for 1.4 M that move.
 #pragma once
@@ -111,7 +111,7 @@ private:
     // gradient, mask values and original weight when `compact`.
     struct Units {
         bool none = false, compact = false;
-        bool grad_from_host = false;  // `grad` is the host's compact unit gradient (ABI 1.3)
+        bool grad_from_host = false;  // `grad` is the host's compact unit gradient (VE_GRAD_UNITS)
         int axis = VE_MASK_ROWS;
         std::vector<int32_t> index;
         Tensor weight, grad, mask, original;  // original: gathered lazily, see original()
@@ -141,8 +141,11 @@ private:
             u.weight = be.empty(shape);
             // The host writes the units' gradient in this form itself where it can (same units,
             // same order: the mask's nonzero entries); else it is gathered every step.
-            const Tensor host_grad = s.grad_units(i);
-            u.grad_from_host = host_grad.defined() && host_grad.shape() == shape;
+            const Tensor host_grad = s.use_grad_units(i);
+            if (host_grad.defined() && host_grad.shape() != shape)
+                throw std::runtime_error("the host's compact gradient of site " + std::to_string(i) + " is " +
+                                         shape_str(host_grad.shape()) + ", its mask selects " + shape_str(shape));
+            u.grad_from_host = host_grad.defined();
             u.grad = u.grad_from_host ? host_grad : be.empty(shape);
             u.mask = be.from_host({n}, kept);
             be.gather_units(w, u.axis, u.index, u.weight);

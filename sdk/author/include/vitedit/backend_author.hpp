@@ -3,7 +3,8 @@
 // Derive from vitedit::author::BackendBase, override the ops you implement (the rest answer
 // VE_ERR_UNSUPPORTED), and export the C table with VITEDIT_DEFINE_BACKEND. Every C entry is a
 // static noexcept thunk: exceptions never cross the library boundary, they become a status code
-// plus a message retrievable with last_error().
+// plus a message retrievable with last_error() on the same thread. The optional ops (extension
+// tables VE_EXT_*) are offered only for the names provides() accepts.
 #pragma once
 
 #include <cstring>
@@ -12,9 +13,8 @@
 #include <stdexcept>
 #include <string>
 
-#include <boost/dll/alias.hpp>
-
 #include "vitedit/backend.h"
+#include "vitedit/boundary.hpp"
 #include "vitedit/host_api.h"
 
 namespace vitedit::author {
@@ -91,19 +91,25 @@ public:
     virtual void adam_step(const ve_tensor&, const ve_tensor&, const ve_tensor&, const ve_tensor&,
                            const ve_tensor*, int, float, float, float, float, float, int64_t)
         VE_UNSUPPORTED("adam_step")
+    // ---- extensions: override provides() to name the ones this backend implements ----
+    // VE_EXT_PENALTY
     virtual void penalty_grad(const ve_tensor&, const ve_tensor&, const ve_tensor&, float, int)
         VE_UNSUPPORTED("penalty_grad")
+    // VE_EXT_UNITS
     virtual void gather_units(const ve_tensor&, int, const int32_t*, int64_t, const ve_tensor&)
         VE_UNSUPPORTED("gather_units")
     virtual void scatter_units(const ve_tensor&, int, const int32_t*, int64_t, const ve_tensor&)
         VE_UNSUPPORTED("scatter_units")
-    // bias may be null (ABI 1.3; unsupported: the host runs gemm, bias_add and gelu_fwd instead)
+    // VE_EXT_LINEAR; bias may be null (without it the host runs gemm, bias_add and gelu_fwd)
     virtual void linear_fwd(const ve_tensor&, const ve_tensor&, const ve_tensor*, int, const ve_tensor&)
         VE_UNSUPPORTED("linear_fwd")
 #undef VE_UNSUPPORTED
-
-    // Used by the thunks.
-    std::string last_error_;
+    // Whether this instance provides the extension `name` (VE_EXT_*): what get_extension answers,
+    // so override it together with the extension's ops.
+    virtual bool provides(const std::string& name) const {
+        (void)name;
+        return false;
+    }
 };
 
 namespace detail {
@@ -120,26 +126,27 @@ inline const ve_tensor& req(const ve_tensor* t) {
 template <class F>
 ve_status guard(void* ctx, const char* op, F&& f) noexcept {
     BackendBase* b = self(ctx);
+    std::string& message = boundary::thread_error();
     try {
         f(b);
         return VE_OK;
     } catch (const Unsupported& e) {
-        b->last_error_ = std::string(b->name()) + "." + op + ": unsupported: " + e.what();
+        message = std::string(b->name()) + "." + op + ": unsupported: " + e.what();
         return VE_ERR_UNSUPPORTED;
     } catch (const Invalid& e) {
-        b->last_error_ = std::string(b->name()) + "." + op + ": invalid argument: " + e.what();
+        message = std::string(b->name()) + "." + op + ": invalid argument: " + e.what();
         return VE_ERR_INVALID;
     } catch (const Unavailable& e) {
-        b->last_error_ = std::string(b->name()) + "." + op + ": unavailable: " + e.what();
+        message = std::string(b->name()) + "." + op + ": unavailable: " + e.what();
         return VE_ERR_UNAVAILABLE;
     } catch (const std::bad_alloc&) {
-        b->last_error_ = std::string(b->name()) + "." + op + ": out of memory";
+        message = std::string(b->name()) + "." + op + ": out of memory";
         return VE_ERR_OOM;
     } catch (const std::exception& e) {
-        b->last_error_ = std::string(b->name()) + "." + op + ": " + e.what();
+        message = std::string(b->name()) + "." + op + ": " + e.what();
         return VE_ERR_INTERNAL;
     } catch (...) {
-        b->last_error_ = std::string(b->name()) + "." + op + ": unknown exception";
+        message = std::string(b->name()) + "." + op + ": unknown exception";
         return VE_ERR_INTERNAL;
     }
 }
@@ -147,6 +154,36 @@ ve_status guard(void* ctx, const char* op, F&& f) noexcept {
 }  // namespace detail
 
 // The C table for an implementation class. One static instance per backend library.
+namespace detail {
+
+// The extension tables, each entry a thunk onto the BackendBase virtual of the same name.
+inline const void* extension_table(const std::string& name) {
+    static const ve_ext_penalty penalty = {
+        sizeof(ve_ext_penalty),
+        [](void* c, const ve_tensor* w, const ve_tensor* w0, const ve_tensor* g, float k, int32_t p) noexcept {
+            return guard(c, "penalty_grad", [&](BackendBase* b) { b->penalty_grad(req(w), req(w0), req(g), k, p); });
+        }};
+    static const ve_ext_units units = {
+        sizeof(ve_ext_units),
+        [](void* c, const ve_tensor* s, int32_t ax, const int32_t* idx, int64_t n, const ve_tensor* d) noexcept {
+            return guard(c, "gather_units", [&](BackendBase* b) { b->gather_units(req(s), ax, idx, n, req(d)); });
+        },
+        [](void* c, const ve_tensor* s, int32_t ax, const int32_t* idx, int64_t n, const ve_tensor* d) noexcept {
+            return guard(c, "scatter_units", [&](BackendBase* b) { b->scatter_units(req(s), ax, idx, n, req(d)); });
+        }};
+    static const ve_ext_linear linear = {
+        sizeof(ve_ext_linear),
+        [](void* c, const ve_tensor* x, const ve_tensor* w, const ve_tensor* bias, int32_t act, const ve_tensor* y) noexcept {
+            return guard(c, "linear_fwd", [&](BackendBase* b) { b->linear_fwd(req(x), req(w), bias, act, req(y)); });
+        }};
+    if (name == VE_EXT_PENALTY) return &penalty;
+    if (name == VE_EXT_UNITS) return &units;
+    if (name == VE_EXT_LINEAR) return &linear;
+    return nullptr;
+}
+
+}  // namespace detail
+
 inline const ve_backend_ops* backend_ops() {
     using detail::guard;
     using detail::req;
@@ -169,7 +206,14 @@ inline const ve_backend_ops* backend_ops() {
         o.synchronize = [](void* c) noexcept {
             return guard(c, "synchronize", [&](BackendBase* b) { b->synchronize(); });
         };
-        o.last_error = [](void* c) noexcept { return detail::self(c)->last_error_.c_str(); };
+        o.last_error = &boundary::thread_error_entry;
+        o.get_extension = [](void* c, const char* name) noexcept -> const void* {
+            try {
+                return name && detail::self(c)->provides(name) ? detail::extension_table(name) : nullptr;
+            } catch (...) {
+                return nullptr;
+            }
+        };
         o.copy = [](void* c, const ve_tensor* s, const ve_tensor* d) noexcept {
             return guard(c, "copy", [&](BackendBase* b) { b->copy(req(s), req(d)); });
         };
@@ -254,73 +298,55 @@ inline const ve_backend_ops* backend_ops() {
                 b->adam_step(req(w), req(g), req(m), req(v), mk, ax, lr, b1, b2, eps, wd, step);
             });
         };
-        o.penalty_grad = [](void* c, const ve_tensor* w, const ve_tensor* w0, const ve_tensor* g, float k,
-                            int32_t p) noexcept {
-            return guard(c, "penalty_grad", [&](BackendBase* b) { b->penalty_grad(req(w), req(w0), req(g), k, p); });
-        };
-        o.gather_units = [](void* c, const ve_tensor* s, int32_t ax, const int32_t* idx, int64_t n,
-                            const ve_tensor* d) noexcept {
-            return guard(c, "gather_units", [&](BackendBase* b) { b->gather_units(req(s), ax, idx, n, req(d)); });
-        };
-        o.scatter_units = [](void* c, const ve_tensor* s, int32_t ax, const int32_t* idx, int64_t n,
-                             const ve_tensor* d) noexcept {
-            return guard(c, "scatter_units", [&](BackendBase* b) { b->scatter_units(req(s), ax, idx, n, req(d)); });
-        };
-        o.linear_fwd = [](void* c, const ve_tensor* x, const ve_tensor* w, const ve_tensor* bias, int32_t act,
-                          const ve_tensor* y) noexcept {
-            return guard(c, "linear_fwd", [&](BackendBase* b) { b->linear_fwd(req(x), req(w), bias, act, req(y)); });
-        };
         return o;
     }();
     return &ops;
 }
 
-inline void write_message(char* dst, uint64_t len, const std::string& msg) {
-    if (!dst || len == 0) return;
-    size_t n = msg.size() < len - 1 ? msg.size() : static_cast<size_t>(len - 1);
-    std::memcpy(dst, msg.data(), n);
-    dst[n] = '\0';
-}
-
 }  // namespace vitedit::author
 
 // Defines vitedit_query() for a backend. IMPL: a BackendBase subclass constructible from
-// (const ve_host_api*, const char* config). PROBE: int32_t(std::string& reason).
+// (const ve_host_api*, const char* config). PROBE: int32_t(std::string& reason), a score > 0
+// when the backend can run here, else 0 with the reason.
 #define VITEDIT_DEFINE_BACKEND(IMPL, NAME, DESCRIPTION, VERSION, PROBE)                          \
     namespace {                                                                                 \
-    int32_t vitedit_backend_probe_(char* reason, uint64_t len) noexcept {                       \
+    ve_status vitedit_backend_probe_(int32_t* score) noexcept {                                 \
         std::string why;                                                                        \
-        int32_t score = 0;                                                                      \
-        try { score = PROBE(why); } catch (const std::exception& e) { why = e.what(); score = 0; } \
-        catch (...) { why = "probe threw"; score = 0; }                                         \
-        ::vitedit::author::write_message(reason, len, why);                                     \
-        return score;                                                                           \
+        try { *score = PROBE(why); } catch (const std::exception& e) { why = e.what(); *score = 0; } \
+        catch (...) { why = "probe threw"; *score = 0; }                                        \
+        if (*score > 0) return VE_OK;                                                           \
+        ::vitedit::boundary::thread_error() = why.empty() ? "its probe says it cannot run here" : why; \
+        return VE_ERR_UNAVAILABLE;                                                              \
     }                                                                                           \
     ve_status vitedit_backend_create_(const ve_host_api* host, const char* config,              \
-                                      ve_backend* out, char* err, uint64_t err_len) noexcept {   \
+                                      ve_backend* out) noexcept {                               \
+        std::string& message = ::vitedit::boundary::thread_error();                            \
         try {                                                                                   \
             out->struct_size = sizeof(ve_backend);                                              \
             out->ctx = static_cast<::vitedit::author::BackendBase*>(new IMPL(host, config));     \
             out->ops = ::vitedit::author::backend_ops();                                        \
             return VE_OK;                                                                       \
         } catch (const ::vitedit::author::Unavailable& e) {                                     \
-            ::vitedit::author::write_message(err, err_len, e.what());                           \
+            message = e.what();                                                                 \
             return VE_ERR_UNAVAILABLE;                                                          \
+        } catch (const ::vitedit::author::Invalid& e) {                                         \
+            message = e.what();                                                                 \
+            return VE_ERR_INVALID;                                                              \
         } catch (const std::exception& e) {                                                     \
-            ::vitedit::author::write_message(err, err_len, e.what());                           \
+            message = e.what();                                                                 \
             return VE_ERR_INTERNAL;                                                             \
         } catch (...) {                                                                         \
-            ::vitedit::author::write_message(err, err_len, "unknown exception");                \
+            message = "unknown exception";                                                      \
             return VE_ERR_INTERNAL;                                                             \
         }                                                                                       \
     }                                                                                           \
     const ve_backend_entry vitedit_backend_entry_ = {sizeof(ve_backend_entry),                  \
                                                      &vitedit_backend_probe_,                   \
-                                                     &vitedit_backend_create_};                 \
+                                                     &vitedit_backend_create_,                  \
+                                                     &::vitedit::boundary::thread_error_entry}; \
     const ve_plugin_info vitedit_backend_info_ = {sizeof(ve_plugin_info), VITEDIT_ABI_MAJOR,    \
                                                   VITEDIT_ABI_MINOR, VE_KIND_BACKEND, NAME,     \
                                                   DESCRIPTION, VERSION,                         \
                                                   &vitedit_backend_entry_};                     \
-    const ve_plugin_info* vitedit_backend_query_() { return &vitedit_backend_info_; }          \
     }                                                                                           \
-    BOOST_DLL_ALIAS(vitedit_backend_query_, vitedit_query)
+    extern "C" VITEDIT_EXPORT const ve_plugin_info* vitedit_query(void) { return &vitedit_backend_info_; }

@@ -10,9 +10,14 @@
  *     gemm and copy accept arbitrary strides;
  *   - outputs never alias inputs unless the op says so;
  *   - ops may run asynchronously; download() and synchronize() wait for everything before them;
- *   - on failure an op returns a ve_status != VE_OK and last_error() says why, naming the op;
- *   - an op entry left NULL (or answering VE_ERR_UNSUPPORTED) is reported by the engine with the
- *     op's and the backend's names;
+ *   - on failure an op returns a ve_status != VE_OK and last_error() says why, naming the op
+ *     (the error convention of abi.h: per thread);
+ *   - every core entry of ve_backend_ops is required (the host refuses a table with a NULL core
+ *     entry, naming it); an op a backend cannot run for some arguments answers
+ *     VE_ERR_UNSUPPORTED, reported by the engine with the op's and the backend's names;
+ *   - optional capabilities are EXTENSIONS: tables fetched by name with get_extension (like
+ *     ggml's get_proc_address); NULL means "not provided by this instance" — that answer is the
+ *     capability query, the host never probes by running ops;
  *   - `beta` arguments accumulate: out = result + beta * out (beta = 0 overwrites, even NaNs);
  *   - optional outputs/inputs are NULL pointers when not wanted. */
 #ifndef VITEDIT_BACKEND_H
@@ -27,7 +32,7 @@ extern "C" {
 
 /* Mask axis for the masked optimizer updates: a neuron is a row (fc1, H×D) or a column (fc2, D×H). */
 enum { VE_MASK_ROWS = 0, VE_MASK_COLS = 1 };
-/* Activation applied by linear_fwd after the bias (ABI 1.3). */
+/* Activation applied by linear_fwd after the bias (extension VE_EXT_LINEAR). */
 enum { VE_ACT_NONE = 0, VE_ACT_GELU = 1 };
 
 typedef struct ve_backend_ops {
@@ -40,8 +45,12 @@ typedef struct ve_backend_ops {
     ve_status (*upload)(void* ctx, ve_buffer dst, uint64_t offset, const void* src, uint64_t bytes);
     ve_status (*download)(void* ctx, ve_buffer src, uint64_t offset, void* dst, uint64_t bytes);
     ve_status (*synchronize)(void* ctx);
-    /* Message of the last failure on this context; valid until the next call on it. */
+    /* Message of the last failure on the calling thread (abi.h's error convention). */
     const char* (*last_error)(void* ctx);
+    /* The extension table called `name` (a VE_EXT_* below, or a backend's own
+     * "<backend>.<name>"), or NULL when this instance does not provide it. The table begins with
+     * its struct_size and lives as long as the instance. Cheap: the host asks once per instance. */
+    const void* (*get_extension)(void* ctx, const char* name);
 
     /* ---- element-wise and data movement -------------------------------------------------- */
     /* dst = src, same shape, any strides (gathers/scatters views, e.g. the CLS row). */
@@ -142,16 +151,26 @@ typedef struct ve_backend_ops {
                            const ve_tensor* v, const ve_tensor* mask, int32_t axis, float lr,
                            float beta1, float beta2, float eps, float weight_decay, int64_t step);
 
-    /* ---- ABI 1.1 and later: members appended after 1.0 (the host reads them only when
-     * struct_size covers them; see docs/versioning.md) ------------------------------------- */
-    /* ---- regularized fine-tuning (FT-L1 / FT-L2 editors) ---------------------------------- */
+} ve_backend_ops;
+
+/* ---- extensions (get_extension) ------------------------------------------------------------ */
+
+/* Regularized fine-tuning (the FT-L1 / FT-L2 editors). */
+#define VE_EXT_PENALTY "vitedit.penalty"
+typedef struct ve_ext_penalty {
+    uint64_t struct_size;
     /* g += c * d/dw |w - w0|^p, element-wise, p = 1 (c * sign(w - w0), 0 where equal) or
      * p = 2 (2c * (w - w0)). w, w0, g: contiguous, same shape. */
     ve_status (*penalty_grad)(void* ctx, const ve_tensor* w, const ve_tensor* w0, const ve_tensor* g,
                               float c, int32_t p);
+} ve_ext_penalty;
 
-    /* ---- ABI 1.2: selected rows or columns (work on the masked neurons only) --------------- *
-     * src, dst: contiguous 2-D. index: host array of `count` int32, each in range, no repeats.
+/* Selected rows or columns: the masked neurons' weights and gradients in compact form, so an
+ * edit step touches only the units that move. */
+#define VE_EXT_UNITS "vitedit.units"
+typedef struct ve_ext_units {
+    uint64_t struct_size;
+    /* src, dst: contiguous 2-D. index: host array of `count` int32, each in range, no repeats.
      * gather:  axis VE_MASK_ROWS: dst [count, C] = src[index[i], :];
      *          axis VE_MASK_COLS: dst [R, count] = src[:, index[i]].
      * scatter: the placement back: dst[index[i], :] = src[i, :] (rows) or
@@ -160,15 +179,19 @@ typedef struct ve_backend_ops {
                               int64_t count, const ve_tensor* dst);
     ve_status (*scatter_units)(void* ctx, const ve_tensor* src, int32_t axis, const int32_t* index,
                                int64_t count, const ve_tensor* dst);
+} ve_ext_units;
 
-    /* ---- ABI 1.3: a linear layer's forward in one call ------------------------------------- *
-     * y = act(x @ w^T + bias): x [R, K] (any strides gemm accepts), w [N, K] (likewise), bias [N]
+/* A linear layer's forward in one call. */
+#define VE_EXT_LINEAR "vitedit.linear"
+typedef struct ve_ext_linear {
+    uint64_t struct_size;
+    /* y = act(x @ w^T + bias): x [R, K] (any strides gemm accepts), w [N, K] (likewise), bias [N]
      * contiguous or NULL, y [R, N] contiguous and not overlapping x or w; act VE_ACT_NONE or
      * VE_ACT_GELU (exact erf). The result of gemm, bias_add and gelu_fwd in turn, without their
      * extra passes over y (a backend fuses the bias and the activation into the product). */
     ve_status (*linear_fwd)(void* ctx, const ve_tensor* x, const ve_tensor* w, const ve_tensor* bias,
                             int32_t act, const ve_tensor* y);
-} ve_backend_ops;
+} ve_ext_linear;
 
 /* A created backend instance. */
 typedef struct ve_backend {
@@ -182,14 +205,15 @@ struct ve_host_api;
 /* The kind-specific table a backend's ve_plugin_info.entry points to. */
 typedef struct ve_backend_entry {
     uint64_t struct_size;
-    /* Can this backend run here? Returns a score > 0 if so (higher = preferred when the user
-     * names none), or 0 and a reason written to reason[0..reason_len) (no driver, no device,
-     * missing ISA, ...). Cheap, no device state kept. */
-    int32_t (*probe)(char* reason, uint64_t reason_len);
-    /* Create an instance. config: "key=value,..." or NULL. On failure returns != VE_OK and
-     * writes a message to err[0..err_len). The instance is freed with out->ops->destroy(ctx). */
-    ve_status (*create)(const struct ve_host_api* host, const char* config, ve_backend* out,
-                        char* err, uint64_t err_len);
+    /* Can this backend run here? VE_OK with *score > 0 if so (higher = preferred when the user
+     * names none); VE_ERR_UNAVAILABLE (no driver, no device, missing ISA, ...) with the reason
+     * in last_error(NULL). Cheap, no device state kept. */
+    ve_status (*probe)(int32_t* score);
+    /* Create an instance. config: "key=value,..." or NULL. On failure returns != VE_OK, the
+     * message in last_error(NULL). The instance is freed with out->ops->destroy(ctx). */
+    ve_status (*create)(const struct ve_host_api* host, const char* config, ve_backend* out);
+    /* The calling thread's last failure of probe or create (ctx: NULL). */
+    const char* (*last_error)(void* ctx);
 } ve_backend_entry;
 
 #ifdef __cplusplus

@@ -71,9 +71,13 @@ public:
     void check_outside_masks() const;
     // True when any site weight or the loss went non-finite.
     bool weights_finite() const;
-    // Site i's masked-unit gradient in compact form from now on (ve_edit_session.site_grad_units),
-    // or an undefined Tensor where the engine cannot compute it so.
-    Tensor unit_grad(int i);
+    // Site i's gradient in compact form (its masked units only) from now on, instead of the whole
+    // gradient (ve_edit_session.select_grad_form VE_GRAD_UNITS); false where the engine cannot.
+    bool select_unit_grad(int i);
+    // Site i back to the whole gradient (VE_GRAD_FULL).
+    void select_full_grad(int i);
+    // The compact gradient of a site selected so; undefined otherwise.
+    Tensor unit_grad(int i) const;
 
 private:
     struct CTable;
@@ -104,7 +108,6 @@ private:
     std::map<std::string, Tensor> unit_grads_;  // sites whose editor reads compact unit gradients
     std::vector<float> logits_, features_;
     std::string model_id_, model_path_;
-    std::string error_;
     ve_edit_session table_{};
 };
 

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstddef>
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <sstream>
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -11,6 +13,7 @@
 #include <boost/filesystem.hpp>
 
 #include "vitedit/backend.h"
+#include "vitedit/op_profile.hpp"
 #include "vitedit/plugin.h"
 #include "vitedit/registry.hpp"
 
@@ -40,15 +43,46 @@ void host_log(void*, int32_t level, const char* message) {
 
 void host_progress(void*, const char*, double, double) {}
 
-// The smallest size of each kind's entry table an ABI-1 plugin may have: the members the host
-// calls unconditionally. Newer minors append members; the host reads those only if present.
+// The smallest size of each kind's entry table a plugin of this major may have: the members the
+// host calls unconditionally. Newer minors append members; the host reads those only if present.
 uint64_t min_entry_size(int kind) {
     switch (kind) {
-    case VE_KIND_BACKEND: return offsetof(ve_backend_entry, create) + sizeof(void*);
+    case VE_KIND_BACKEND: return offsetof(ve_backend_entry, last_error) + sizeof(void*);
     case VE_KIND_LOCATOR: return offsetof(ve_locator_entry, last_error) + sizeof(void*);
     case VE_KIND_EDITOR: return offsetof(ve_editor_entry, last_error) + sizeof(void*);
     default: return 0;
     }
+}
+
+// The core entries of ve_backend_ops a table leaves NULL (all are required; get_extension may be
+// NULL: no extensions), by name.
+std::string missing_core_ops(const ve_backend_ops& o) {
+#define VE_CORE(op) {#op, o.op == nullptr},
+    const std::pair<const char*, bool> core[] = {
+        VE_CORE(destroy) VE_CORE(alloc) VE_CORE(free) VE_CORE(upload) VE_CORE(download) VE_CORE(synchronize)
+        VE_CORE(last_error) VE_CORE(copy) VE_CORE(fill) VE_CORE(axpby) VE_CORE(add) VE_CORE(gemm) VE_CORE(bias_add)
+        VE_CORE(bias_grad) VE_CORE(layernorm_fwd) VE_CORE(layernorm_bwd) VE_CORE(gelu_fwd) VE_CORE(gelu_bwd)
+        VE_CORE(softmax_fwd) VE_CORE(softmax_bwd) VE_CORE(im2col) VE_CORE(col2im) VE_CORE(tokens_fwd) VE_CORE(tokens_bwd)
+        VE_CORE(cross_entropy) VE_CORE(kl_div) VE_CORE(sgd_step) VE_CORE(rmsprop_step) VE_CORE(adam_step)};
+#undef VE_CORE
+    std::string missing;
+    for (const auto& [name, null] : core)
+        if (null) missing += (missing.empty() ? "" : ", ") + std::string(name);
+    return missing;
+}
+
+// True when `address` is a data object, not a function: what an ABI-1 plugin exported under
+// vitedit_query (a Boost.DLL alias, a pointer to its query function).
+bool is_data_symbol(void* address) {
+#if defined(__GLIBC__)
+    Dl_info info{};
+    ElfW(Sym)* sym = nullptr;
+    if (dladdr1(address, &info, reinterpret_cast<void**>(&sym), RTLD_DL_SYMENT) && sym)
+        return ELF64_ST_TYPE(sym->st_info) == STT_OBJECT;
+#else
+    (void)address;
+#endif
+    return false;
 }
 
 }  // namespace
@@ -102,7 +136,15 @@ const PluginRecord& Registry::add_library(const std::string& path) {
     }
     const ve_plugin_info* info = nullptr;
     try {
-        auto query = lib->get_alias<const ve_plugin_info*()>(VITEDIT_QUERY_SYMBOL);
+        auto& query = lib->get<const ve_plugin_info*()>(VITEDIT_QUERY_SYMBOL);
+        if (is_data_symbol(reinterpret_cast<void*>(&query))) {
+            rec.state = "incompatible ABI";
+            rec.reason = "its '" VITEDIT_QUERY_SYMBOL "' is a data alias (Boost.DLL), as plugins built for ABI 1.x export "
+                         "it; this host speaks ABI " + std::to_string(VITEDIT_ABI_MAJOR) + "." + std::to_string(VITEDIT_ABI_MINOR) +
+                         " and calls a plain C function: rebuild the plugin against this SDK (docs/versioning.md)";
+            records_.push_back(rec);
+            return records_.back();
+        }
         info = query();
     } catch (const std::exception& e) {
         rec.state = "query failed";
@@ -147,11 +189,13 @@ const PluginRecord& Registry::add_library(const std::string& path) {
     }
     if (rec.kind == VE_KIND_BACKEND) {
         auto* entry = static_cast<const ve_backend_entry*>(info->entry);
-        char reason[512] = {0};
-        rec.score = entry->probe(reason, sizeof reason);
+        int32_t score = 0;
+        const ve_status st = entry->probe(&score);
+        rec.score = st == VE_OK ? score : 0;
         if (rec.score <= 0) {
+            const char* why = st != VE_OK ? entry->last_error(nullptr) : nullptr;
             rec.state = "unavailable";
-            rec.reason = reason[0] ? reason : "its probe says it cannot run here";
+            rec.reason = why && *why ? why : "its probe says it cannot run here";
             records_.push_back(rec);
             return records_.back();
         }
@@ -208,14 +252,23 @@ std::shared_ptr<Backend> Registry::create_backend(const std::string& name, const
     const PluginRecord* rec = &backend_record(name);
     auto* entry = static_cast<const ve_backend_entry*>(rec->info->entry);
     ve_backend be{};
-    char err[1024] = {0};
-    ve_status st = entry->create(host_api(), config.empty() ? nullptr : config.c_str(), &be, err, sizeof err);
-    if (st != VE_OK || !be.ops || be.ops->struct_size < offsetof(ve_backend_ops, adam_step) + sizeof(void*)) {
-        throw Error("backend '" + rec->name + "' (" + rec->path + ") failed to initialize: " +
-                    (st != VE_OK ? (err[0] ? std::string(err) : "status " + std::to_string(st))
-                                 : std::string("its op table is missing or too small")));
+    be.struct_size = sizeof be;
+    const ve_status st = entry->create(host_api(), config.empty() ? nullptr : config.c_str(), &be);
+    const std::string failed = "backend '" + rec->name + "' (" + rec->path + ") failed to initialize: ";
+    if (st != VE_OK) {
+        const char* why = entry->last_error(nullptr);
+        throw Error(failed + (why && *why ? std::string(why) : "status " + std::to_string(st)));
     }
-    return std::make_shared<Backend>(rec->name, be, rec->library);
+    if (!be.ops || be.ops->struct_size < offsetof(ve_backend_ops, adam_step) + sizeof(void*))
+        throw Error(failed + "its op table is missing or too small");
+    const std::string missing = missing_core_ops(*be.ops);
+    if (!missing.empty()) {
+        if (be.ops->destroy) be.ops->destroy(be.ctx);
+        throw Error(failed + "its op table lacks the core ops " + missing + " (every core op is required; optional ops are extensions)");
+    }
+    // Every op goes through the profiling decorator (free when profiling is off), the plugins'
+    // calls included: they are handed this same table.
+    return std::make_shared<Backend>(rec->name, op_profile::wrap(be), rec->library);
 }
 
 }  // namespace vitedit

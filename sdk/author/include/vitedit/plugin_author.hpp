@@ -22,86 +22,12 @@
 #include <string>
 #include <vector>
 
-#include <boost/dll/alias.hpp>
-
 #include "vitedit/backend.hpp"
+#include "vitedit/boundary.hpp"
+#include "vitedit/options.hpp"
 #include "vitedit/plugin.h"
 
 namespace vitedit::author {
-
-// "key=value,key=value" with typed, range-checked getters. finish() refuses keys nobody read,
-// listing the keys the plugin knows.
-class Options {
-public:
-    explicit Options(const char* config) {
-        std::stringstream ss(config ? config : "");
-        std::string item;
-        while (std::getline(ss, item, ',')) {
-            if (item.find_first_not_of(" \t") == std::string::npos) continue;
-            auto eq = item.find('=');
-            if (eq == std::string::npos || eq == 0) throw std::invalid_argument("option '" + item + "' is not key=value");
-            std::string key = trim(item.substr(0, eq));
-            if (values_.count(key)) throw std::invalid_argument("option '" + key + "' given twice");
-            values_[key] = trim(item.substr(eq + 1));
-        }
-    }
-    double number(const std::string& key, double fallback, double lo, double hi) {
-        known_.push_back(key + " (number in [" + fmt(lo) + ", " + fmt(hi) + "], default " + fmt(fallback) + ")");
-        auto it = values_.find(key);
-        if (it == values_.end()) return fallback;
-        used_.push_back(key);
-        double v;
-        try {
-            size_t used = 0;
-            v = std::stod(it->second, &used);
-            if (used != it->second.size()) throw std::invalid_argument("");
-        } catch (const std::exception&) {
-            throw std::invalid_argument("option " + key + "='" + it->second + "' is not a number");
-        }
-        if (!(v >= lo && v <= hi))
-            throw std::invalid_argument("option " + key + "=" + it->second + " is out of range [" + fmt(lo) + ", " + fmt(hi) + "]");
-        return v;
-    }
-    int64_t integer(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
-        double v = number(key, static_cast<double>(fallback), static_cast<double>(lo), static_cast<double>(hi));
-        known_.back() = key + " (integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], default " +
-                        std::to_string(fallback) + ")";
-        if (v != std::floor(v)) throw std::invalid_argument("option " + key + " must be an integer");
-        return static_cast<int64_t>(v);
-    }
-    std::string text(const std::string& key, const std::string& fallback) {
-        known_.push_back(key + " (text, default '" + fallback + "')");
-        auto it = values_.find(key);
-        if (it == values_.end()) return fallback;
-        used_.push_back(key);
-        return it->second;
-    }
-    void finish() const {
-        for (const auto& [k, v] : values_) {
-            bool ok = false;
-            for (const auto& u : used_) ok = ok || u == k;
-            if (!ok) {
-                std::string msg = "unknown option '" + k + "'; known options: ";
-                for (size_t i = 0; i < known_.size(); ++i) msg += (i ? ", " : "") + known_[i];
-                if (known_.empty()) msg += "none";
-                throw std::invalid_argument(msg);
-            }
-        }
-    }
-
-private:
-    static std::string trim(const std::string& s) {
-        size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
-        return a == std::string::npos ? "" : s.substr(a, b - a + 1);
-    }
-    static std::string fmt(double v) {
-        std::ostringstream o;
-        o << v;
-        return o.str();
-    }
-    std::map<std::string, std::string> values_;
-    std::vector<std::string> used_, known_;
-};
 
 // The edit session, C++ side.
 class Session {
@@ -120,21 +46,21 @@ public:
 
     ve_site site(int i) const {
         ve_site out{};
+        out.struct_size = sizeof out;
         check(s_->get_site(s_->session, i, &out));
         return out;
     }
     Tensor weight(int i) const { return tensor(s_->site_weight, i); }
     Tensor original(int i) const { return tensor(s_->site_original, i); }
     Tensor grad(int i) const { return tensor(s_->site_grad, i); }
-    // The masked units' gradient in compact form (see ve_edit_session.site_grad_units), or an
-    // undefined Tensor where the host cannot provide it (then use grad()).
-    Tensor grad_units(int i) const {
-        if (s_->struct_size < offsetof(ve_edit_session, site_grad_units) + sizeof(void*) || !s_->site_grad_units) return {};
-        ve_tensor t{};
-        const ve_status st = s_->site_grad_units(s_->session, i, &t);
+    // Asks the host to write site i's gradient in compact form from now on (see
+    // ve_edit_session.select_grad_form) and returns that tensor; an undefined Tensor where the
+    // host cannot (the form stays full: use grad()).
+    Tensor use_grad_units(int i) const {
+        const ve_status st = s_->select_grad_form(s_->session, i, VE_GRAD_UNITS);
         if (st == VE_ERR_UNSUPPORTED) return {};
         check(st);
-        return Tensor::wrap(shared_backend(), t);
+        return tensor(s_->site_grad_units, i);
     }
     Tensor mask(int i) const { return tensor(s_->site_mask, i); }
     ve_edit_eval evaluate(bool want_grads) const {
@@ -176,7 +102,6 @@ public:
     // Fill scores (already sized); set binary = true when they are the final 0/1 mask.
     virtual void locate(Session& session, Scores& scores, bool& binary) = 0;
     const ve_host_api* host = nullptr;
-    std::string last_error;
 };
 
 class Editor {
@@ -184,62 +109,44 @@ public:
     virtual ~Editor() = default;
     virtual ve_edit_report edit(Session& session) = 0;
     const ve_host_api* host = nullptr;
-    std::string last_error;
 };
 
 namespace detail {
 
-inline void write_message(char* dst, uint64_t len, const std::string& msg) {
-    if (!dst || len == 0) return;
-    size_t n = std::min<size_t>(msg.size(), static_cast<size_t>(len - 1));
-    std::copy(msg.data(), msg.data() + n, dst);
-    dst[n] = '\0';
+// Runs f(), turning an exception into a status and the thread's message (abi.h's convention).
+template <class F>
+ve_status guard(F&& f) noexcept {
+    std::string& message = boundary::thread_error();
+    try {
+        f();
+        return VE_OK;
+    } catch (const std::invalid_argument& e) {
+        message = e.what();
+        return VE_ERR_INVALID;
+    } catch (const std::exception& e) {
+        message = e.what();
+        return VE_ERR_INTERNAL;
+    } catch (...) {
+        message = "unknown exception";
+        return VE_ERR_INTERNAL;
+    }
 }
 
 template <class Impl, class Base>
-ve_status create(const ve_host_api* host, const char* config, ve_plugin_instance* out, char* err, uint64_t err_len) noexcept {
-    try {
+ve_status create(const ve_host_api* host, const char* config, ve_plugin_instance* out) noexcept {
+    return guard([&] {
         Options opts(config);
-        auto* impl = new Impl(opts);
-        try {
-            opts.finish();
-        } catch (...) {
-            delete impl;
-            throw;
-        }
+        auto impl = std::make_unique<Impl>(opts);
+        opts.finish();
         impl->host = host;
-        out->struct_size = sizeof(ve_plugin_instance);
-        out->ctx = static_cast<Base*>(impl);
-        return VE_OK;
-    } catch (const std::invalid_argument& e) {
-        write_message(err, err_len, e.what());
-        return VE_ERR_INVALID;
-    } catch (const std::exception& e) {
-        write_message(err, err_len, e.what());
-        return VE_ERR_INTERNAL;
-    } catch (...) {
-        write_message(err, err_len, "unknown exception");
-        return VE_ERR_INTERNAL;
-    }
-}
-
-template <class Base, class F>
-ve_status guard(void* ctx, F&& f) noexcept {
-    Base* b = static_cast<Base*>(ctx);
-    try {
-        f(b);
-        return VE_OK;
-    } catch (const std::exception& e) {
-        b->last_error = e.what();
-        return VE_ERR_INTERNAL;
-    } catch (...) {
-        b->last_error = "unknown exception";
-        return VE_ERR_INTERNAL;
-    }
+        ve_plugin_instance made{sizeof(ve_plugin_instance), static_cast<Base*>(impl.release())};
+        boundary::write_sized(out, made);
+    });
 }
 
 inline ve_status locate(void* ctx, const ve_edit_session* s, float* const* scores, int32_t* binary) noexcept {
-    return guard<Locator>(ctx, [&](Locator* loc) {
+    return guard([&] {
+        Locator* loc = static_cast<Locator*>(ctx);
         Session session(s);
         Locator::Scores sc(session.num_sites());
         for (int i = 0; i < session.num_sites(); ++i) sc[i].assign(session.site(i).units, 0.0f);
@@ -255,28 +162,28 @@ inline ve_status locate(void* ctx, const ve_edit_session* s, float* const* score
 }
 
 inline ve_status edit(void* ctx, const ve_edit_session* s, ve_edit_report* report) noexcept {
-    return guard<Editor>(ctx, [&](Editor* ed) {
+    return guard([&] {
         Session session(s);
-        *report = ed->edit(session);
-        report->struct_size = sizeof(ve_edit_report);
+        ve_edit_report r = static_cast<Editor*>(ctx)->edit(session);
+        r.struct_size = sizeof r;
+        boundary::write_sized(report, r);
     });
 }
 
 }  // namespace detail
 }  // namespace vitedit::author
 
+// The entry table, the info and the plain C entry point vitedit_query() (abi.h).
 #define VITEDIT_DEFINE_PLUGIN_(IMPL, BASE, ENTRY_T, KIND, ACTION, NAME, DESCRIPTION, VERSION)           \
     namespace {                                                                                     \
     const ENTRY_T vitedit_entry_ = {                                                                \
         sizeof(ENTRY_T), &::vitedit::author::detail::create<IMPL, ::vitedit::author::BASE>,          \
         [](void* ctx) noexcept { delete static_cast<::vitedit::author::BASE*>(ctx); },              \
-        &::vitedit::author::detail::ACTION,                                                         \
-        [](void* ctx) noexcept { return static_cast<::vitedit::author::BASE*>(ctx)->last_error.c_str(); }}; \
+        &::vitedit::author::detail::ACTION, &::vitedit::boundary::thread_error_entry};              \
     const ve_plugin_info vitedit_info_ = {sizeof(ve_plugin_info), VITEDIT_ABI_MAJOR, VITEDIT_ABI_MINOR, \
                                           KIND, NAME, DESCRIPTION, VERSION, &vitedit_entry_};       \
-    const ve_plugin_info* vitedit_plugin_query_() { return &vitedit_info_; }                        \
     }                                                                                               \
-    BOOST_DLL_ALIAS(vitedit_plugin_query_, vitedit_query)
+    extern "C" VITEDIT_EXPORT const ve_plugin_info* vitedit_query(void) { return &vitedit_info_; }
 
 // IMPL: a vitedit::author::Locator constructible from (vitedit::author::Options&).
 #define VITEDIT_DEFINE_LOCATOR(IMPL, NAME, DESCRIPTION, VERSION) \

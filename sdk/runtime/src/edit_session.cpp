@@ -1,6 +1,8 @@
 // vitedit — the edit session and its C services table.
 #include "vitedit/edit_session.hpp"
 
+#include "vitedit/boundary.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -61,10 +63,10 @@ struct EditSession::CTable {
             f(self(s));
             return VE_OK;
         } catch (const std::exception& e) {
-            self(s).error_ = e.what();
+            boundary::thread_error() = e.what();
             return VE_ERR_INTERNAL;
         } catch (...) {
-            self(s).error_ = "unknown exception";
+            boundary::thread_error() = "unknown exception";
             return VE_ERR_INTERNAL;
         }
     }
@@ -78,33 +80,50 @@ struct EditSession::CTable {
         return guard(s, [&](EditSession& es) {
             if (i < 0 || i >= static_cast<int32_t>(es.sites_.size()) || !out) throw Error("bad site index " + std::to_string(i));
             const EditSite& st = es.sites_[i];
-            *out = ve_site{sizeof(ve_site), st.name.c_str(), st.block, st.unit, st.rows, st.cols, st.units};
+            boundary::write_sized(out, ve_site{sizeof(ve_site), st.name.c_str(), st.block, st.unit, st.rows, st.cols, st.units});
         });
     }
     static ve_status weight(void* s, int32_t i, ve_tensor* o) { return site_tensor(s, i, o, &EditSession::weights_); }
     static ve_status original(void* s, int32_t i, ve_tensor* o) { return site_tensor(s, i, o, &EditSession::originals_); }
     static ve_status grad(void* s, int32_t i, ve_tensor* o) { return site_tensor(s, i, o, &EditSession::grads_); }
     static ve_status mask(void* s, int32_t i, ve_tensor* o) { return site_tensor(s, i, o, &EditSession::masks_); }
-    static ve_status grad_units(void* s, int32_t i, ve_tensor* o) {
+    static ve_status select_grad_form(void* s, int32_t i, int32_t form) {
         EditSession& es = self(s);
         try {
-            if (i < 0 || i >= static_cast<int32_t>(es.sites_.size()) || !o) throw Error("bad site index " + std::to_string(i));
-            const Tensor t = es.unit_grad(i);
-            if (!t.defined()) {
-                es.error_ = "site " + es.sites_[i].name + ": no compact unit gradient here (use site_grad)";
+            if (i < 0 || i >= static_cast<int32_t>(es.sites_.size())) throw Error("bad site index " + std::to_string(i));
+            if (form == VE_GRAD_FULL) {
+                es.select_full_grad(i);
+                return VE_OK;
+            }
+            if (form != VE_GRAD_UNITS) throw Error("unknown gradient form " + std::to_string(form));
+            if (!es.select_unit_grad(i)) {
+                boundary::thread_error() = "site " + es.sites_[i].name + ": no compact unit gradient here (use site_grad)";
                 return VE_ERR_UNSUPPORTED;
             }
-            *o = t.desc();
             return VE_OK;
         } catch (const std::exception& e) {
-            es.error_ = e.what();
+            boundary::thread_error() = e.what();
             return VE_ERR_INTERNAL;
         }
     }
+    static ve_status grad_units(void* s, int32_t i, ve_tensor* o) {
+        EditSession& es = self(s);
+        if (i < 0 || i >= static_cast<int32_t>(es.sites_.size()) || !o) {
+            boundary::thread_error() = "bad site index " + std::to_string(i);
+            return VE_ERR_INVALID;
+        }
+        const Tensor t = es.unit_grad(i);
+        if (!t.defined()) {
+            boundary::thread_error() = "site " + es.sites_[i].name + ": its gradient form is not VE_GRAD_UNITS (select_grad_form first)";
+            return VE_ERR_INVALID;
+        }
+        *o = t.desc();
+        return VE_OK;
+    }
     static ve_status evaluate(void* s, int32_t want, ve_edit_eval* out) {
         return guard(s, [&](EditSession& es) {
-            ve_edit_eval e = es.evaluate(want != 0);
-            if (out) *out = e;
+            const ve_edit_eval e = es.evaluate(want != 0);
+            if (out) boundary::write_sized(out, e);
         });
     }
     static ve_status logits(void* s, float* out) {
@@ -116,7 +135,7 @@ struct EditSession::CTable {
     static ve_status features(void* s, float* out) {
         return guard(s, [&](EditSession& es) { std::copy(es.features_.begin(), es.features_.end(), out); });
     }
-    static const char* last_error(void* s) { return self(s).error_.c_str(); }
+
 };
 
 EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, std::vector<int32_t> labels,
@@ -197,7 +216,8 @@ EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, s
     table_.evaluate = &CTable::evaluate;
     table_.logits = &CTable::logits;
     table_.features = &CTable::features;
-    table_.last_error = &CTable::last_error;
+    table_.last_error = &boundary::thread_error_entry;
+    table_.select_grad_form = &CTable::select_grad_form;
     table_.site_grad_units = &CTable::grad_units;
 }
 
@@ -267,17 +287,22 @@ void EditSession::set_masks(const std::vector<std::vector<float>>& masks) {
     }
 }
 
-Tensor EditSession::unit_grad(int i) {
+bool EditSession::select_unit_grad(int i) {
     const EditSite& s = sites_[static_cast<size_t>(i)];
-    auto it = unit_grads_.find(s.name);
-    if (it != unit_grads_.end()) return it->second;
+    if (unit_grads_.count(s.name)) return true;
     auto u = units_.find(s.name);
     // The engine computes compact gradients for FFN weights with the unit ops only (BlockGrads).
-    if (u == units_.end() || s.name.find(".mlp.fc") == std::string::npos || !vit_.backend().has_unit_ops()) return Tensor();
+    if (u == units_.end() || s.name.find(".mlp.fc") == std::string::npos || !vit_.backend().has_unit_ops()) return false;
     const int64_t k = static_cast<int64_t>(u->second.size());
-    Tensor t = vit_.backend().zeros(s.unit == VE_UNIT_ROW ? Shape{k, s.cols} : Shape{s.rows, k});
-    unit_grads_[s.name] = t;
-    return t;
+    unit_grads_[s.name] = vit_.backend().zeros(s.unit == VE_UNIT_ROW ? Shape{k, s.cols} : Shape{s.rows, k});
+    return true;
+}
+
+void EditSession::select_full_grad(int i) { unit_grads_.erase(sites_[static_cast<size_t>(i)].name); }
+
+Tensor EditSession::unit_grad(int i) const {
+    auto it = unit_grads_.find(sites_[static_cast<size_t>(i)].name);
+    return it == unit_grads_.end() ? Tensor() : it->second;
 }
 
 void EditSession::clear_masks() {
