@@ -2,6 +2,7 @@
 #include "chain.hpp"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <boost/filesystem.hpp>
@@ -22,41 +23,41 @@ void read_ini(const std::string& path, Chain& chain) {
 }  // namespace
 
 void parse_chain_ini(std::istream& in, const std::string& path, Chain& chain) {
-    std::string line, section;
-    int lineno = 0;
-    auto bad = [&](const std::string& why) { throw Error(path + ":" + std::to_string(lineno) + ": " + why); };
-    while (std::getline(in, line)) {
-        ++lineno;
-        line = trim(line.substr(0, line.find_first_of("#;")));
-        if (line.empty()) continue;
-        if (line.front() == '[') {
-            if (line.back() != ']') bad("unterminated section header");
-            section = trim(line.substr(1, line.size() - 2));
-            if (section != "locator" && section != "editor" && section != "sites")
-                bad("unknown section [" + section + "] (expected [locator], [editor] or [sites])");
-            continue;
-        }
-        const auto eq = line.find('=');
-        if (eq == std::string::npos) bad("expected key = value");
-        const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
-        if (section.empty()) bad("key '" + key + "' outside a section");
+    // Boost's config-file grammar: [section] headers, key = value lines, '#' comments; a key in
+    // section S arrives as "S.key". Every key is a plugin's own, so none is registered.
+    po::parsed_options parsed(nullptr);
+    try {
+        parsed = po::parse_config_file(in, po::options_description(), true);
+    } catch (const po::error& e) {
+        throw Error(path + ": " + e.what());
+    }
+    std::set<std::string> seen;
+    for (const po::option& o : parsed.options) {
+        const std::string& full = o.string_key;
+        const std::string value = o.value.empty() ? std::string() : o.value.front();
+        auto bad = [&](const std::string& why) { throw Error(path + ": " + full + ": " + why); };
+        const auto dot = full.find('.');
+        if (dot == std::string::npos) bad("key outside a section (expected [locator], [editor] or [sites])");
+        const std::string section = full.substr(0, dot), key = full.substr(dot + 1);
+        if (section != "locator" && section != "editor" && section != "sites")
+            bad("unknown section [" + section + "] (expected [locator], [editor] or [sites])");
+        if (!seen.insert(full).second) bad("given twice");
         if (section == "sites") {
-            if (key != "blocks") bad("unknown key '" + key + "' in [sites] (expected blocks)");
+            if (key != "blocks") bad("unknown key in [sites] (expected blocks)");
             chain.edit_blocks = parse_blocks(value);
             continue;
         }
         // A plugin sees its options as one "key=value,..." string: a ',' or '=' inside a key, or a
-        // ',' inside a value, would silently become other options.
-        if (key.empty() || key.find_first_of(",=") != std::string::npos) bad("'" + key + "' is not a valid key");
-        for (char c : line)  // a NUL would cut the plugin's option string short
+        // ',' inside a value, would silently become other options; a NUL would cut it short.
+        if (key.empty() || key.find_first_of(",=") != std::string::npos) bad("not a valid key");
+        for (char c : full + value)
             if (static_cast<unsigned char>(c) < 0x20 && c != '\t') bad("control character (code " + std::to_string(static_cast<int>(c)) + ")");
-        if (value.find(',') != std::string::npos) bad("the value of '" + key + "' contains ',' (one value per key)");
+        if (value.find(',') != std::string::npos) bad("the value contains ',' (one value per key)");
         PluginSpec& spec = section == "locator" ? chain.locator : chain.editor;
         if (key == "name") {
             if (value.empty() || value.find(':') != std::string::npos) bad("'" + value + "' is not a plugin name");
             spec.name = value;
         } else {
-            if (spec.options.count(key)) bad("'" + key + "' given twice");
             spec.options[key] = value;
         }
     }

@@ -31,8 +31,9 @@ void add_chain_options(po::options_description& desc);
 //   name = saliency     name = rmsprop    blocks = 7,8,9
 //   sparsity = 0.1      lr = 1e-4
 Chain read_chain(const po::variables_map& vm, const std::string& model_path);
-// The INI text of a --config file into `chain` (keys set there win over what `chain` holds);
-// errors name `what` and the line.
+// The INI text of a --config file (Boost.Program_options' config-file grammar: [section],
+// key = value, '#' comments) into `chain`; keys set there win over what `chain` holds. Errors
+// name `what` and the section.key.
 void parse_chain_ini(std::istream& in, const std::string& what, Chain& chain);
 std::vector<int> parse_blocks(const std::string& text);
 

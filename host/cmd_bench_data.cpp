@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
-#include "evaluate.hpp"
+#include "vitedit/predict.hpp"
 #include "renderings.hpp"
 #include "vitedit/dataset.hpp"
 #include "vitedit/eval/locality_sets.hpp"
@@ -90,9 +90,10 @@ int cmd_bench_data(const std::vector<std::string>& args) {
 
     auto backend = create_backend(vm);
     Vit vit(backend, cfg, model.tensors);
-    std::vector<float> logits;
     std::cerr << "bench-data: classifying " << data.size() << " images of " << data.spec << "\n";
-    const std::vector<int32_t> pred = predict_dataset(vit, data, 256, &logits);
+    const Predictions all = predict(vit, data, 256, true);
+    const std::vector<int32_t>& pred = all.labels;
+    const std::vector<float>& logits = all.logits;
     const int K = cfg.num_classes;
 
     std::vector<Pending> groups;
@@ -122,7 +123,7 @@ int cmd_bench_data(const std::vector<std::string>& args) {
             src.push_back(static_cast<int64_t>(i));
         }
         std::cerr << "bench-data: classifying " << rendered.size() << " " << renderings[r] << " renderings\n";
-        const std::vector<int32_t> rp = predict_dataset(vit, rendered);
+        const std::vector<int32_t> rp = predict(vit, rendered).labels;
         std::map<int, Pending> by_class;
         for (size_t j = 0; j < rendered.size(); ++j)
             if (rp[j] != rendered.labels[j]) {
@@ -220,7 +221,7 @@ int cmd_bench_data(const std::vector<std::string>& args) {
     manifest["locality_typical"] = {{"dir", "locality-typical"}, {"size", typical.size()}, {"sources", typical},
                                     {"excludes", "held-out subpopulations, the groups' sources, misclassified images"}};
     for (const auto& f : files) check.images.push_back(load_image(f));
-    const std::vector<int32_t> again = predict_dataset(vit, check);
+    const std::vector<int32_t> again = predict(vit, check).labels;
     for (size_t k = 0; k < files.size(); ++k)
         if ((again[k] != check.labels[k]) != must_be_wrong[k])
             throw Error("invariant violated: " + files[k] + " is classified " + std::to_string(again[k]) + " after saving");

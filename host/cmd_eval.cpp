@@ -6,11 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
-#include "evaluate.hpp"
 #include "progress.hpp"
 #include "vitedit/dataset.hpp"
+#include "vitedit/eval/accuracy.hpp"
 #include "vitedit/holdout.hpp"
 #include "vitedit/model.hpp"
+#include "vitedit/predict.hpp"
 #include "vitedit/vit.hpp"
 
 namespace vitedit::cli {
@@ -57,7 +58,7 @@ int cmd_eval(const std::vector<std::string>& args) {
     std::cerr << "model: " << cfg.summary() << ", backend " << backend->name() << "; data: " << data.spec << " ("
               << data.size() << " images)\n";
     Progress bar("eval", static_cast<int64_t>(data.size()), 0, 0, 5.0);
-    const auto pred = predict_dataset(vit, data, batch, nullptr, [&](size_t done) { bar.update(static_cast<int64_t>(done)); });
+    const std::vector<int32_t> pred = predict(vit, data, batch, false, [&](size_t done) { bar.update(static_cast<int64_t>(done)); }).labels;
     bar.finish();
 
     const int K = cfg.num_classes;
@@ -66,7 +67,7 @@ int cmd_eval(const std::vector<std::string>& args) {
         kept.resize(held.size());
         for (size_t i = 0; i < held.size(); ++i) kept[i] = !held[i];
     }
-    const Scores s = score(pred, data.labels, K, exclude ? &kept : nullptr);
+    const eval::Accuracy s = eval::score(pred, data.labels, K, exclude ? &kept : nullptr);
     auto name = [&](int k) { return k < static_cast<int>(cfg.classes.size()) ? cfg.classes[k] : std::to_string(k); };
 
     nlohmann::json j;
@@ -77,7 +78,7 @@ int cmd_eval(const std::vector<std::string>& args) {
     if (!held.empty()) {
         std::vector<bool> rest(held.size());
         for (size_t i = 0; i < held.size(); ++i) rest[i] = !held[i];
-        const Scores h = score(pred, data.labels, K, &held), r = score(pred, data.labels, K, &rest);
+        const eval::Accuracy h = eval::score(pred, data.labels, K, &held), r = eval::score(pred, data.labels, K, &rest);
         j["accuracy_without_holdout"] = r.accuracy();
         j["n_without_holdout"] = r.n;
         j["accuracy_holdout"] = h.accuracy();

@@ -10,6 +10,7 @@
 #include "cli.hpp"
 #include "vitedit/image.hpp"
 #include "vitedit/model.hpp"
+#include "vitedit/predict.hpp"
 #include "vitedit/vit.hpp"
 
 namespace vitedit::cli {
@@ -51,29 +52,24 @@ int cmd_predict(const std::vector<std::string>& args) {
     if (!json)
         std::cerr << "model: " << cfg.summary() << " (" << naming << " names), backend: " << backend->name() << "\n";
 
-    const size_t batch = 32, per = inputs.empty() ? 0 : inputs[0].size();
-    for (size_t start = 0; start < inputs.size(); start += batch) {
-        const size_t n = std::min(batch, inputs.size() - start);
-        std::vector<float> chw(n * per);
-        for (size_t i = 0; i < n; ++i) std::copy(inputs[start + i].begin(), inputs[start + i].end(), chw.begin() + i * per);
-        const std::vector<float> logits = vit.forward(vit.upload_images(chw, static_cast<int64_t>(n))).logits.download();
-        const int K = cfg.num_classes;
-        for (size_t i = 0; i < n; ++i) {
-            const float* l = &logits[i * K];
-            const int label = static_cast<int>(std::max_element(l, l + K) - l);
-            double z = 0;
-            for (int k = 0; k < K; ++k) z += std::exp(static_cast<double>(l[k] - l[label]));
-            const double prob = 1.0 / z;
-            const std::string& path = paths[start + i];
-            const std::string cls = label < static_cast<int>(cfg.classes.size()) ? cfg.classes[label] : "";
-            if (json) {
-                nlohmann::json j = {{"image", path}, {"logits", std::vector<float>(l, l + K)}, {"label", label}, {"prob", prob}};
-                if (!cls.empty()) j["class"] = cls;
-                std::cout << j.dump() << "\n";
-            } else {
-                std::cout << path << "\t" << label << (cls.empty() ? "" : " (" + cls + ")") << "\t" << std::fixed
-                          << std::setprecision(4) << prob << "\n";
-            }
+    const int K = cfg.num_classes;
+    const Predictions out = predict(
+        vit, inputs.size(), [&](size_t i, float* dst) { std::copy(inputs[i].begin(), inputs[i].end(), dst); }, 32, true);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        const float* l = &out.logits[i * K];
+        const int label = out.labels[i];
+        double z = 0;
+        for (int k = 0; k < K; ++k) z += std::exp(static_cast<double>(l[k] - l[label]));
+        const double prob = 1.0 / z;
+        const std::string& path = paths[i];
+        const std::string cls = label < static_cast<int>(cfg.classes.size()) ? cfg.classes[label] : "";
+        if (json) {
+            nlohmann::json j = {{"image", path}, {"logits", std::vector<float>(l, l + K)}, {"label", label}, {"prob", prob}};
+            if (!cls.empty()) j["class"] = cls;
+            std::cout << j.dump() << "\n";
+        } else {
+            std::cout << path << "\t" << label << (cls.empty() ? "" : " (" + cls + ")") << "\t" << std::fixed
+                      << std::setprecision(4) << prob << "\n";
         }
     }
     phases.end();

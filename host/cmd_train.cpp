@@ -1,29 +1,25 @@
-// vitedit train — trains a ViT classifier from scratch through the engine (full backward, AdamW,
-// warm-up + cosine, light augmentation, label smoothing), seeded and resumable.
-//
-// Determinism: every random draw comes from std::mt19937_64 generators seeded by std::seed_seq
-// from (seed, purpose, epoch or step), with hand-written sampling (no implementation-defined
-// distributions). The generator state at any step is therefore a function of (seed, step): a
-// checkpoint records it as such, and a resumed run draws exactly what the uninterrupted one would.
+// vitedit train — trains a ViT classifier from scratch (vitedit::Trainer: full backward, AdamW,
+// warm-up + cosine, light augmentation, label smoothing), seeded and resumable. This command
+// reads the data, makes the held-out subpopulations, reports progress and writes the files.
 #include <atomic>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
-#include <random>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "chain.hpp"
 #include "cli.hpp"
-#include "evaluate.hpp"
 #include "progress.hpp"
 #include "vitedit/dataset.hpp"
+#include "vitedit/eval/accuracy.hpp"
 #include "vitedit/holdout.hpp"
 #include "vitedit/model.hpp"
-#include "vitedit/safetensors.hpp"
+#include "vitedit/predict.hpp"
+#include "vitedit/trainer.hpp"
 #include "vitedit/vit.hpp"
 
 namespace vitedit::cli {
@@ -36,51 +32,6 @@ std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) {
     g_interrupted = true;
     std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
-
-// Seeded generators, one per purpose: a pure function of (seed, purpose, counter).
-enum : uint32_t { kInit = 1, kShuffle = 2, kAugment = 3 };
-std::mt19937_64 make_rng(uint64_t seed, uint32_t purpose, uint64_t counter) {
-    std::seed_seq ss{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), purpose,
-                     static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32)};
-    return std::mt19937_64(ss);
-}
-double uniform01(std::mt19937_64& r) { return static_cast<double>(r() >> 11) * (1.0 / 9007199254740992.0); }
-uint64_t below(std::mt19937_64& r, uint64_t n) { return n ? r() % n : 0; }  // bias < 2^-40 for our n
-
-// Truncated normal (|x| <= 2 std) by rejection, Box-Muller from our own uniforms.
-float trunc_normal(std::mt19937_64& r, double std) {
-    for (;;) {
-        const double u1 = 1.0 - uniform01(r), u2 = uniform01(r);
-        const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-        if (std::fabs(z) <= 2.0) return static_cast<float>(z * std);
-    }
-}
-
-// timm-style initialization: trunc-normal(0.02) for weights, pos_embed and cls_token; zeros for
-// biases; ones for LayerNorm weights. Tensors in name order, so the draw order is fixed.
-std::map<std::string, HostTensor> init_params(const VitConfig& cfg, uint64_t seed) {
-    std::map<std::string, HostTensor> t;
-    auto rng = make_rng(seed, kInit, 0);
-    for (const auto& [name, shape] : expected_shapes(cfg)) {
-        HostTensor h;
-        h.shape = shape;
-        const size_t n = static_cast<size_t>(h.numel());
-        const bool is_norm = name.find("norm") != std::string::npos;
-        const bool is_bias = name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
-        h.data = FloatBuffer::filled(n, is_norm && !is_bias ? 1.0f : 0.0f);
-        if (!is_norm && !is_bias) {
-            float* v = h.data.mutable_data();
-            for (size_t i = 0; i < n; ++i) v[i] = trunc_normal(rng, 0.02);
-        }
-        t[name] = std::move(h);
-    }
-    return t;
-}
-
-// AdamW weight decay applies to matrices (patch embedding, attention, MLP, head) only.
-bool decays(const std::string& name, const Shape& shape) {
-    return shape.size() >= 2 && name != "pos_embed" && name != "cls_token";
 }
 
 std::vector<int> parse_int_list(const std::string& s, const char* flag) {
@@ -108,80 +59,17 @@ std::string holdout_manifest_path(const std::string& out) {
     return base + ".holdout.json";
 }
 
-// Learning rate at (0-based) step: linear warm-up to `lr`, then cosine down to `min_lr`.
-double lr_at(int64_t step, int64_t warmup, int64_t total, double lr, double min_lr) {
-    if (step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
-    const double span = static_cast<double>(std::max<int64_t>(1, total - warmup));
-    const double p = std::min(1.0, static_cast<double>(step - warmup) / span);
-    return min_lr + 0.5 * (lr - min_lr) * (1.0 + std::cos(M_PI * p));
-}
-
-// One training sample drawn into the batch: shifted by (dy, dx) with zero padding (the value a
-// black pixel normalizes to), optionally mirrored left-right.
-void augment_into(const std::vector<float>& src, const VitConfig& cfg, const std::vector<float>& pad, int dy, int dx,
-                  bool flip, float* dst) {
-    const int C = cfg.in_chans, H = cfg.image_h(), W = cfg.image_w();
-    for (int c = 0; c < C; ++c) {
-        const float* s = &src[static_cast<size_t>(c) * H * W];
-        float* d = dst + static_cast<size_t>(c) * H * W;
-        for (int y = 0; y < H; ++y) {
-            const int sy = y - dy;
-            for (int x = 0; x < W; ++x) {
-                int sx = x - dx;
-                if (flip) sx = W - 1 - sx;
-                d[y * W + x] = (sy >= 0 && sy < H && sx >= 0 && sx < W) ? s[sy * W + sx] : pad[c];
-            }
-        }
-    }
-}
-
-struct Checkpoint {
-    int64_t step = 0;
-    std::map<std::string, HostTensor> params, m, v;
-    json state;
-};
-
-void save_checkpoint(const std::string& path, const VitConfig& cfg, const Vit& vit, const std::map<std::string, Tensor>& m,
-                     const std::map<std::string, Tensor>& v, const json& state) {
-    SafeTensorsFile f;
-    for (auto& [name, t] : vit.download_params()) f.tensors["param." + name] = std::move(t);
-    for (const auto& [name, t] : m) f.tensors["adam_m." + name] = HostTensor{t.shape(), t.download()};
-    for (const auto& [name, t] : v) f.tensors["adam_v." + name] = HostTensor{t.shape(), t.download()};
-    f.metadata = config_metadata(cfg);
-    f.metadata["vitedit.checkpoint"] = state.dump();
-    write_safetensors(path, f);
-}
-
-Checkpoint load_checkpoint(const std::string& path) {
-    SafeTensorsFile f = read_safetensors(path);
-    auto it = f.metadata.find("vitedit.checkpoint");
-    if (it == f.metadata.end()) throw Error(path + ": not a vitedit training checkpoint (no vitedit.checkpoint metadata)");
-    Checkpoint c;
-    try {
-        c.state = json::parse(it->second);
-        c.step = c.state.at("step").get<int64_t>();
-    } catch (const json::exception& e) {
-        throw Error(path + ": malformed checkpoint state (" + e.what() + ")");
-    }
-    for (auto& [name, t] : f.tensors) {
-        if (name.rfind("param.", 0) == 0) c.params[name.substr(6)] = std::move(t);
-        else if (name.rfind("adam_m.", 0) == 0) c.m[name.substr(7)] = std::move(t);
-        else if (name.rfind("adam_v.", 0) == 0) c.v[name.substr(7)] = std::move(t);
-    }
-    return c;
-}
-
 // Accuracy on a validation set, with and without the held-out subpopulations when known.
 json validate(const Vit& vit, const Dataset& val, const Holdout* holdout) {
-    const auto pred = predict_dataset(vit, val, 256);
+    const std::vector<int32_t> pred = predict(vit, val).labels;
     const int K = vit.config().num_classes;
-    const Scores all = score(pred, val.labels, K);
+    const eval::Accuracy all = eval::score(pred, val.labels, K);
     json j = {{"data", val.spec}, {"n", all.n}, {"accuracy", all.accuracy()}};
     if (holdout && !holdout->empty()) {
         const std::vector<bool> in = holdout->membership(val);
         std::vector<bool> out(in.size());
         for (size_t i = 0; i < in.size(); ++i) out[i] = !in[i];
-        const Scores h = score(pred, val.labels, K, &in), r = score(pred, val.labels, K, &out);
+        const eval::Accuracy h = eval::score(pred, val.labels, K, &in), r = eval::score(pred, val.labels, K, &out);
         j["accuracy_without_holdout"] = r.accuracy();
         j["accuracy_holdout"] = h.accuracy();
         j["n_holdout"] = h.n;
@@ -233,18 +121,26 @@ int cmd_train(const std::vector<std::string>& args) {
 
     const std::string out = vm["out"].as<std::string>();
     const std::string ckpt_path = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : companion_path(out, ".ckpt.safetensors");
-    const int epochs = vm["epochs"].as<int>(), batch = vm["batch"].as<int>();
-    const double lr = vm["lr"].as<double>(), min_lr = vm["final-lr"].as<double>(), wd = vm["wd"].as<double>();
-    const double warmup_epochs = vm["warmup-epochs"].as<double>(), smoothing = vm["label-smoothing"].as<double>();
-    const uint64_t seed = vm["seed"].as<uint64_t>();
-    const int shift = vm["shift"].as<int>();
-    const bool flip = !vm.count("no-flip");
+    TrainOptions opt;
+    opt.epochs = vm["epochs"].as<int>();
+    opt.batch = vm["batch"].as<int>();
+    opt.lr = vm["lr"].as<double>();
+    opt.final_lr = vm["final-lr"].as<double>();
+    opt.weight_decay = vm["wd"].as<double>();
+    opt.warmup_epochs = vm["warmup-epochs"].as<double>();
+    opt.label_smoothing = vm["label-smoothing"].as<double>();
+    opt.seed = vm["seed"].as<uint64_t>();
+    opt.shift = vm["shift"].as<int>();
+    opt.flip = !vm.count("no-flip");
+    const int64_t epochs = opt.epochs, batch = opt.batch;
+    const double lr = opt.lr, final_lr = opt.final_lr, wd = opt.weight_decay, smoothing = opt.label_smoothing;
+    const uint64_t seed = opt.seed;
     const int64_t max_steps = vm["max-steps"].as<int64_t>();
     if (epochs < 1) throw UsageError("--epochs must be at least 1");
     if (batch < 1) throw UsageError("--batch must be at least 1");
-    if (!(lr > 0) || min_lr < 0 || wd < 0 || warmup_epochs < 0) throw UsageError("--lr must be positive; --final-lr, --wd, --warmup-epochs non-negative");
+    if (!(lr > 0) || final_lr < 0 || wd < 0 || opt.warmup_epochs < 0) throw UsageError("--lr must be positive; --final-lr, --wd, --warmup-epochs non-negative");
     if (smoothing < 0 || smoothing >= 1) throw UsageError("--label-smoothing must be in [0, 1)");
-    if (shift < 0) throw UsageError("--shift must be non-negative");
+    if (opt.shift < 0) throw UsageError("--shift must be non-negative");
     if (max_steps < 0) throw UsageError("--max-steps must be non-negative");
 
     {
@@ -339,24 +235,17 @@ int cmd_train(const std::vector<std::string>& args) {
     // The model input of every training image, computed once (channels, resize, normalization).
     std::vector<std::vector<float>> inputs(train.size());
     for (size_t i : pool) inputs[i] = to_model_input(train.images[i], cfg);
-    std::vector<float> pad(cfg.in_chans);
-    for (int c = 0; c < cfg.in_chans; ++c) pad[c] = (0.0f - cfg.mean[c]) / cfg.std[c];
-
-    const int64_t steps_per_epoch = (static_cast<int64_t>(pool.size()) + batch - 1) / batch;
-    const int64_t total_steps = steps_per_epoch * epochs;
-    const int64_t warmup_steps = static_cast<int64_t>(std::llround(warmup_epochs * steps_per_epoch));
-    const int64_t stop_step = max_steps > 0 ? std::min(max_steps, total_steps) : total_steps;
 
     // Everything that determines the result; a resumed run must match it exactly.
     json hyper = {{"data", spec.text},          {"images", pool.size()},
                   {"epochs", epochs},           {"batch", batch},
-                  {"lr", lr},                   {"min_lr", min_lr},
-                  {"weight_decay", wd},         {"warmup_epochs", warmup_epochs},
+                  {"lr", lr},                   {"min_lr", final_lr},
+                  {"weight_decay", wd},         {"warmup_epochs", opt.warmup_epochs},
                   {"label_smoothing", smoothing}, {"seed", seed},
                   {"dim", cfg.dim},             {"depth", cfg.depth},
                   {"heads", cfg.heads},         {"mlp", cfg.mlp_hidden},
-                  {"patch", cfg.patch},         {"shift", shift},
-                  {"flip", flip},               {"holdout_classes", hold_classes},
+                  {"patch", cfg.patch},         {"shift", opt.shift},
+                  {"flip", opt.flip},           {"holdout_classes", hold_classes},
                   {"holdout_k", vm["holdout-k"].as<int>()}, {"holdout_policy", vm["holdout-policy"].as<std::string>()},
                   {"optimizer", "adamw(0.9,0.999,1e-8)"}, {"schedule", "linear warm-up, cosine"}};
 
@@ -364,12 +253,17 @@ int cmd_train(const std::vector<std::string>& args) {
     auto backend = create_backend(vm);
     int64_t step = 0;
     json resume_state;
-    std::map<std::string, HostTensor> init;
-    Checkpoint ck;
+    TrainCheckpoint ck;
     if (vm.count("resume")) {
         if (!std::filesystem::exists(ckpt_path)) throw Error("--resume: no checkpoint at " + ckpt_path);
-        ck = load_checkpoint(ckpt_path);
-        const json was = ck.state.is_object() && ck.state.contains("hyper") ? ck.state["hyper"] : json::object();
+        ck = read_train_checkpoint(ckpt_path);
+        try {
+            resume_state = json::parse(ck.state);
+            step = resume_state.at("step").get<int64_t>();
+        } catch (const json::exception& e) {
+            throw Error(ckpt_path + ": malformed checkpoint state (" + e.what() + ")");
+        }
+        const json was = resume_state.is_object() && resume_state.contains("hyper") ? resume_state["hyper"] : json::object();
         if (was != hyper) {
             std::string diff;
             for (auto it = hyper.begin(); it != hyper.end(); ++it)
@@ -378,39 +272,28 @@ int cmd_train(const std::vector<std::string>& args) {
                             ", now " + it.value().dump() + ")";
             throw Error("--resume: " + ckpt_path + " was made with other options:" + diff);
         }
-        if (ck.state.value("holdout", std::string()) != (holdout.empty() ? std::string() : holdout.to_json()))
+        if (resume_state.value("holdout", std::string()) != (holdout.empty() ? std::string() : holdout.to_json()))
             throw Error("--resume: the held-out subpopulations differ from the checkpoint's");
-        step = ck.step;
-        init = std::move(ck.params);
-        std::cerr << "resuming from " << ckpt_path << " at step " << step << " (epoch " << step / steps_per_epoch + 1 << ")\n";
     } else {
-        init = init_params(cfg, seed);
+        ck.params = init_vit_params(cfg, seed);
     }
-    Vit vit(backend, cfg, init);
-    init.clear();
-    const auto& names = vit.param_names();
-    std::map<std::string, Tensor> grads = vit.make_grads(names), adam_m, adam_v;
-    for (const auto& n : names) {
-        const Shape s = vit.param(n).shape();
-        if (vm.count("resume")) {
-            auto fm = ck.m.find(n), fv = ck.v.find(n);
-            if (fm == ck.m.end() || fv == ck.v.end() || fm->second.shape != s || fv->second.shape != s)
-                throw Error(ckpt_path + ": optimizer state for '" + n + "' is missing or mis-shaped");
-            adam_m[n] = backend->from_host(s, fm->second.data.data());
-            adam_v[n] = backend->from_host(s, fv->second.data.data());
-        } else {
-            adam_m[n] = backend->zeros(s);
-            adam_v[n] = backend->zeros(s);
+    Trainer trainer(backend, cfg, opt, std::move(inputs), train.labels, pool, ck.params);
+    const int64_t steps_per_epoch = trainer.steps_per_epoch(), total_steps = trainer.total_steps();
+    const int64_t stop_step = max_steps > 0 ? std::min(max_steps, total_steps) : total_steps;
+    if (vm.count("resume")) {
+        try {
+            trainer.resume(step, ck);
+        } catch (const Error& e) {
+            throw Error(ckpt_path + ": " + e.what());
         }
+        std::cerr << "resuming from " << ckpt_path << " at step " << step << " (epoch " << step / steps_per_epoch + 1 << ")\n";
     }
-    resume_state = std::move(ck.state);
-    ck = Checkpoint();
+    ck = TrainCheckpoint();
+    const Vit& vit = trainer.vit();
 
-    int64_t params = 0;
-    for (const auto& n : names) params += vit.param(n).numel();
-    std::cerr << "model: " << cfg.summary() << ", " << params << " parameters; backend " << backend->name() << "\n"
+    std::cerr << "model: " << cfg.summary() << ", " << trainer.parameter_count() << " parameters; backend " << backend->name() << "\n"
               << "training on " << pool.size() << " images: " << epochs << " epochs x " << steps_per_epoch
-              << " steps of " << batch << ", lr " << lr << " (warm-up " << warmup_steps << " steps, cosine to " << min_lr
+              << " steps of " << batch << ", lr " << lr << " (warm-up " << trainer.warmup_steps() << " steps, cosine to " << final_lr
               << "), wd " << wd << ", label smoothing " << smoothing << ", seed " << seed << "\n";
 
     std::unique_ptr<Dataset> val;
@@ -458,59 +341,15 @@ int cmd_train(const std::vector<std::string>& args) {
     g_interrupted = false;
     auto old_handler = std::signal(SIGINT, on_sigint);
     Progress bar("train", stop_step, step, batch);
-    const size_t per = static_cast<size_t>(cfg.in_chans) * cfg.image_h() * cfg.image_w();
-    std::vector<float> chw;
-    std::vector<int32_t> labels;
-    std::vector<size_t> perm;
-    int64_t perm_epoch = -1;
 
     while (step < stop_step) {
-        const int64_t epoch = step / steps_per_epoch, b = step % steps_per_epoch;
-        if (perm_epoch != epoch) {
-            perm = pool;
-            auto r = make_rng(seed, kShuffle, static_cast<uint64_t>(epoch));
-            for (size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[below(r, i)]);  // Fisher-Yates
-            perm_epoch = epoch;
-        }
-        if (b == 0) epoch_loss = 0, epoch_correct = 0, epoch_seen = 0;
-        const size_t begin = static_cast<size_t>(b) * batch, n = std::min(static_cast<size_t>(batch), perm.size() - begin);
-        chw.resize(n * per);
-        labels.resize(n);
-        auto aug = make_rng(seed, kAugment, static_cast<uint64_t>(step));
-        for (size_t i = 0; i < n; ++i) {
-            const size_t idx = perm[begin + i];
-            const int dy = shift ? static_cast<int>(below(aug, 2 * shift + 1)) - shift : 0;
-            const int dx = shift ? static_cast<int>(below(aug, 2 * shift + 1)) - shift : 0;
-            const bool f = flip && (aug() >> 63);
-            augment_into(inputs[idx], cfg, pad, dy, dx, f, &chw[i * per]);
-            labels[i] = train.labels[idx];
-        }
-
-        Vit::Activations acts;
-        const Tensor images = vit.upload_images(chw, static_cast<int64_t>(n));
-        const Vit::Output o = vit.forward(images, &acts);
-        acts.first_block = -1;  // a full forward keeps the embedding activations too (Vit::forward records 0)
-        Tensor dlogits = backend->empty(o.logits.shape());
-        const std::vector<float> losses =
-            backend->cross_entropy(o.logits, labels, static_cast<float>(smoothing), &dlogits, 1.0f / static_cast<float>(n));
-        const std::vector<float> logits = o.logits.download();
-        vit.backward(acts, dlogits, grads, 0.0f);
-        acts = Vit::Activations();
-
-        const float cur_lr = static_cast<float>(lr_at(step, warmup_steps, total_steps, lr, min_lr));
-        for (const auto& name : names) {
-            const Tensor& w = vit.param(name);
-            backend->adam_step(w, grads.at(name), adam_m.at(name), adam_v.at(name), nullptr, 0, cur_lr, 0.9f, 0.999f,
-                               1e-8f, decays(name, w.shape()) ? static_cast<float>(wd) : 0.0f, step + 1);
-        }
-
-        const int K = cfg.num_classes;
-        for (size_t i = 0; i < n; ++i) {
-            const float* r = &logits[i * K];
-            epoch_correct += (std::max_element(r, r + K) - r) == labels[i];
-            epoch_loss += losses[i];
-        }
-        epoch_seen += static_cast<int64_t>(n);
+        const int64_t epoch = step / steps_per_epoch;
+        if (step % steps_per_epoch == 0) epoch_loss = 0, epoch_correct = 0, epoch_seen = 0;
+        const TrainStep t = trainer.run_step();
+        const float cur_lr = static_cast<float>(t.lr);
+        epoch_loss += t.loss_sum;
+        epoch_correct += t.correct;
+        epoch_seen += t.images;
         ++step;
         if (!std::isfinite(epoch_loss)) throw Error("training diverged at step " + std::to_string(step) + " (loss is not finite); try a lower --lr");
         bar.update(step, {{"loss", epoch_loss / epoch_seen}, {"acc", static_cast<double>(epoch_correct) / epoch_seen}, {"lr", cur_lr}},
@@ -533,7 +372,7 @@ int cmd_train(const std::vector<std::string>& args) {
             if (!last_val.is_null()) h["validation"] = last_val;
             history.push_back(h);
             bar.message(line.str());
-            if (vm.count("checkpoint-every-epoch") && step < stop_step) save_checkpoint(ckpt_path, cfg, vit, adam_m, adam_v, state_json(step));
+            if (vm.count("checkpoint-every-epoch") && step < stop_step) write_train_checkpoint(ckpt_path, cfg, trainer.checkpoint(state_json(step).dump()));
         }
         if (g_interrupted) break;
     }
@@ -543,7 +382,7 @@ int cmd_train(const std::vector<std::string>& args) {
 
     const bool complete = step >= total_steps;
     if (!complete || vm.count("checkpoint-every-epoch")) {
-        save_checkpoint(ckpt_path, cfg, vit, adam_m, adam_v, state_json(step));
+        write_train_checkpoint(ckpt_path, cfg, trainer.checkpoint(state_json(step).dump()));
         std::cerr << "checkpoint: " << ckpt_path << " (step " << step << " of " << total_steps
                   << (complete ? "" : "; continue with the same options plus --resume") << ")\n";
     }

@@ -29,6 +29,7 @@
 #include <c10/util/Exception.h>
 
 #include "vitedit/backend_author.hpp"
+#include "vitedit/backend_config.hpp"
 
 namespace {
 
@@ -792,29 +793,13 @@ private:
     }
 
     static void parse_config(const char* config, int& threads) {
-        if (!config) return;
-        std::string s(config);
-        size_t pos = 0;
-        while (pos <= s.size()) {
-            size_t end = s.find(',', pos);
-            if (end == std::string::npos) end = s.size();
-            std::string item = s.substr(pos, end - pos);
-            pos = end + 1;
-            if (item.empty()) continue;
-            auto eq = item.find('=');
-            std::string key = item.substr(0, eq);
-            std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
-            if (key == "threads") {
-                char* rest = nullptr;
-                long n = std::strtol(value.c_str(), &rest, 10);
-                if (value.empty() || *rest || n < 1 || n > 4096)
-                    throw Invalid("torch backend: config threads=" + value +
-                                  " is not a positive integer");
-                threads = static_cast<int>(n);
-            } else {
-                throw Invalid("torch backend: unknown config key '" + key +
-                              "' (known: threads=N)");
-            }
+        try {
+            vitedit::author::for_each_config_item(config, [&](const std::string& key, const std::string& value) {
+                if (key != "threads") throw std::invalid_argument("torch backend: unknown config key '" + key + "' (known: threads=N)");
+                threads = static_cast<int>(vitedit::author::config_integer("torch", key, value, 1, 4096, "a thread count"));
+            });
+        } catch (const std::invalid_argument& e) {
+            throw Invalid(e.what());
         }
     }
 

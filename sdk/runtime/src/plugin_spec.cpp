@@ -1,8 +1,9 @@
 // vitedit — "NAME[:key=val,...]" plugin specs (--locator, --editor), parsed apart from the plugin
 // host so that the parser can be fuzzed without the engine.
-#include <sstream>
+#include <stdexcept>
 
 #include "vitedit/backend.hpp"
+#include "vitedit/options.hpp"
 #include "vitedit/plugin_host.hpp"
 
 namespace vitedit {
@@ -31,16 +32,10 @@ PluginSpec parse_plugin_spec(const std::string& text, const std::string& what) {
     spec.name = trim(text.substr(0, colon));
     if (spec.name.empty()) throw Error(what + " '" + text + "': expected NAME[:key=value,...]");
     if (colon == std::string::npos) return spec;
-    std::stringstream ss(text.substr(colon + 1));
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        if (trim(item).empty()) continue;
-        const auto eq = item.find('=');
-        if (eq == std::string::npos || trim(item.substr(0, eq)).empty())
-            throw Error(what + " '" + text + "': '" + item + "' is not key=value");
-        const std::string key = trim(item.substr(0, eq));
-        if (spec.options.count(key)) throw Error(what + " '" + text + "': '" + key + "' given twice");
-        spec.options[key] = trim(item.substr(eq + 1));
+    try {
+        for (auto& [key, value] : author::parse_key_values(text.substr(colon + 1))) spec.options[key] = std::move(value);
+    } catch (const std::invalid_argument& e) {
+        throw Error(what + " '" + text + "': " + e.what());
     }
     return spec;
 }

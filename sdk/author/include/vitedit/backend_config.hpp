@@ -3,24 +3,27 @@
 #pragma once
 
 #include <cstdlib>
-#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "vitedit/options.hpp"
 
 namespace vitedit::author {
 
-// Calls f(key, value) for every non-empty item of `config` (NULL: none), in order; an item
-// without '=' has an empty value.
+// Calls f(key, value) for every item of `config` (NULL: none), in order, as parse_key_values
+// splits it; a malformed item throws std::invalid_argument "backend config: ...".
 template <class F>
 void for_each_config_item(const char* config, F&& f) {
     if (!config) return;
-    std::istringstream in(config);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        if (item.empty()) continue;
-        const auto eq = item.find('=');
-        f(item.substr(0, eq), eq == std::string::npos ? std::string() : item.substr(eq + 1));
+    std::vector<std::pair<std::string, std::string>> items;
+    try {
+        items = parse_key_values(config);
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(std::string("backend config: ") + e.what());
     }
+    for (const auto& [key, value] : items) f(key, value);
 }
 
 // `value` as an integer in [min, max]; otherwise std::invalid_argument

@@ -8,24 +8,44 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vitedit::author {
+
+// The one tokenizer of "key=value,key=value" text (plugin options, backend configs, the host's
+// NAME:key=value specs): items split at ',', blanks around keys and values trimmed, blank items
+// skipped. An item without '=', an empty key or a key given twice throws std::invalid_argument
+// naming it. Pairs come back in the order given.
+inline std::vector<std::pair<std::string, std::string>> parse_key_values(const std::string& text) {
+    auto trim = [](const std::string& s) {
+        const size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+        return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+    };
+    std::vector<std::pair<std::string, std::string>> out;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        if (trim(item).empty()) continue;
+        const auto eq = item.find('=');
+        const std::string key = eq == std::string::npos ? std::string() : trim(item.substr(0, eq));
+        if (key.empty()) throw std::invalid_argument("'" + trim(item) + "' is not key=value");
+        for (const auto& kv : out)
+            if (kv.first == key) throw std::invalid_argument("'" + key + "' given twice");
+        out.emplace_back(key, trim(item.substr(eq + 1)));
+    }
+    return out;
+}
 
 // "key=value,key=value" with typed, range-checked getters. finish() refuses keys nobody read,
 // listing the keys the plugin knows.
 class Options {
 public:
     explicit Options(const char* config) {
-        std::stringstream ss(config ? config : "");
-        std::string item;
-        while (std::getline(ss, item, ',')) {
-            if (item.find_first_not_of(" \t") == std::string::npos) continue;
-            auto eq = item.find('=');
-            if (eq == std::string::npos || eq == 0) throw std::invalid_argument("option '" + item + "' is not key=value");
-            std::string key = trim(item.substr(0, eq));
-            if (values_.count(key)) throw std::invalid_argument("option '" + key + "' given twice");
-            values_[key] = trim(item.substr(eq + 1));
+        try {
+            for (auto& [key, value] : parse_key_values(config ? config : "")) values_[key] = std::move(value);
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(std::string("option ") + e.what());
         }
     }
     double number(const std::string& key, double fallback, double lo, double hi) {
@@ -73,10 +93,6 @@ public:
     }
 
 private:
-    static std::string trim(const std::string& s) {
-        size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
-        return a == std::string::npos ? "" : s.substr(a, b - a + 1);
-    }
     static std::string fmt(double v) {
         std::ostringstream o;
         o << v;
