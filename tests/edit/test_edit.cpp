@@ -21,6 +21,8 @@
 #include "torch_vit.hpp"
 #include "vitedit/hash.hpp"
 #include "vitedit/patch.hpp"
+#include "vitedit/backend_config.hpp"
+#include "vitedit/options.hpp"
 #include "vitedit/plugin_host.hpp"
 #include "vitedit/registry.hpp"
 #include "vitedit/vit.hpp"
@@ -349,6 +351,31 @@ TEST_CASE("bad chains are refused with what was expected", "[edit]") {
     REQUIRE_THROWS_WITH(EditorInstance(*g_reg, parse_plugin_spec("rmsprop:momentum=0.9", "e")),
                         Catch::Contains("unknown option 'momentum'") && Catch::Contains("lr"));
     REQUIRE_THROWS_WITH(parse_plugin_spec("rmsprop:lr", "--editor"), Catch::Contains("not key=value"));
+}
+
+TEST_CASE("one key=value tokenizer behind plugin options, plugin specs and backend configs", "[edit][options]") {
+    using author::parse_key_values;
+    using KV = std::vector<std::pair<std::string, std::string>>;
+    CHECK(parse_key_values(" lr = 1e-3 ,, steps=5,name=") == KV{{"lr", "1e-3"}, {"steps", "5"}, {"name", ""}});
+    CHECK(parse_key_values("").empty());
+    REQUIRE_THROWS_WITH(parse_key_values("lr=1,steps"), Catch::Contains("'steps' is not key=value"));
+    REQUIRE_THROWS_WITH(parse_key_values("=3"), Catch::Contains("not key=value"));
+    REQUIRE_THROWS_WITH(parse_key_values("lr=1, lr=2"), Catch::Contains("'lr' given twice"));
+    // The three readers agree with it, and say where the text came from.
+    const PluginSpec spec = parse_plugin_spec("rmsprop: lr = 1e-3 ,steps=5", "--editor");
+    CHECK(spec.name == "rmsprop");
+    CHECK(spec.options == std::map<std::string, std::string>{{"lr", "1e-3"}, {"steps", "5"}});
+    REQUIRE_THROWS_WITH(parse_plugin_spec("rmsprop:lr=1,lr=2", "--editor"), Catch::Contains("--editor") && Catch::Contains("given twice"));
+    author::Options opts(spec.config().c_str());
+    CHECK(opts.number("lr", 0, 0, 1) == Approx(1e-3));
+    CHECK(opts.integer("steps", 0, 0, 10) == 5);
+    opts.finish();
+    REQUIRE_THROWS_WITH(author::Options("lr"), Catch::Contains("option 'lr' is not key=value"));
+    KV seen;
+    author::for_each_config_item("threads=2, precision = f32", [&](const std::string& k, const std::string& v) { seen.emplace_back(k, v); });
+    CHECK(seen == KV{{"threads", "2"}, {"precision", "f32"}});
+    REQUIRE_THROWS_WITH(author::for_each_config_item("threads", [](const std::string&, const std::string&) {}),
+                        Catch::Contains("backend config: 'threads' is not key=value"));
 }
 
 int main(int argc, char** argv) { return backend_test::main(argc, argv); }

@@ -13,11 +13,15 @@
 
 #include "backend_test_main.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include "torch_vit.hpp"
+#include "vitedit/predict.hpp"
 #include "vitedit/registry.hpp"
+#include "vitedit/trainer.hpp"
 #include "vitedit/vit.hpp"
 
 using namespace vitedit;
@@ -220,6 +224,84 @@ TEST_CASE("engine refuses mismatched inputs with clear errors", "[engine]") {
     REQUIRE_THROWS_WITH(vit.forward(bad), Catch::Contains("do not match the model input"));
     host["blocks.0.mlp.fc1.weight"].shape = {95, 48};
     REQUIRE_THROWS_WITH(Vit(g_be, c, host), Catch::Contains("blocks.0.mlp.fc1.weight"));
+}
+
+TEST_CASE("predict classifies in batches exactly as one forward per image", "[engine]") {
+    const VitConfig c = small_config(1);
+    Vit vit(g_be, c, to_host(random_weights(c, 5)));
+    const torch::Tensor x = random_images(c, 7);
+    const std::vector<float> all = flat(x);
+    const size_t per = all.size() / 7;
+    std::vector<size_t> done;
+    const Predictions p = predict(
+        vit, 7, [&](size_t i, float* dst) { std::copy(all.begin() + i * per, all.begin() + (i + 1) * per, dst); }, 3, true,
+        [&](size_t n) { done.push_back(n); });
+    CHECK(done == std::vector<size_t>{3, 6, 7});
+    REQUIRE(p.logits.size() == 7u * c.num_classes);
+    for (size_t i = 0; i < 7; ++i) {
+        const std::vector<float> one(all.begin() + i * per, all.begin() + (i + 1) * per);
+        const std::vector<float> l = vit.forward(vit.upload_images(one, 1)).logits.download();
+        for (int k = 0; k < c.num_classes; ++k) CHECK(p.logits[i * c.num_classes + k] == Approx(l[k]).margin(1e-5));
+        CHECK(p.labels[i] == top1(l.data(), c.num_classes));
+    }
+}
+
+TEST_CASE("the trainer lowers the loss, and a resumed run ends bitwise equal to an uninterrupted one", "[engine]") {
+    const VitConfig c = small_config(1);
+    const int64_t n = 24;
+    const std::vector<float> all = flat(random_images(c, n));
+    const size_t per = all.size() / n;
+    std::vector<std::vector<float>> inputs;
+    std::vector<int32_t> labels;
+    for (int64_t i = 0; i < n; ++i) {
+        inputs.emplace_back(all.begin() + i * per, all.begin() + (i + 1) * per);
+        labels.push_back(static_cast<int32_t>(i % c.num_classes));
+    }
+    std::vector<size_t> pool;
+    for (size_t i = 0; i < static_cast<size_t>(n); ++i)
+        if (i != 5) pool.push_back(i);  // one image held out: never read
+    TrainOptions o;
+    o.epochs = 6;
+    o.batch = 8;  // 3 steps per epoch, the last one short
+    o.lr = 3e-3;
+    o.seed = 11;
+    CHECK(learning_rate_at(0, 3, 18, 1.0, 0.1) == Approx(1.0 / 3));
+    CHECK(learning_rate_at(3, 3, 18, 1.0, 0.1) == Approx(1.0));
+    CHECK(learning_rate_at(18, 3, 18, 1.0, 0.1) == Approx(0.1));
+
+    Trainer straight(g_be, c, o, inputs, labels, pool, init_vit_params(c, o.seed));
+    REQUIRE(straight.steps_per_epoch() == 3);
+    double first = 0, last = 0;
+    for (int64_t s = 0; s < straight.total_steps(); ++s) {
+        const TrainStep t = straight.run_step();
+        CHECK(t.images == (s % 3 == 2 ? 7 : 8));
+        if (s < 3) first += t.loss_sum;
+        if (s >= straight.total_steps() - 3) last += t.loss_sum;
+    }
+    CHECK(last < first);
+
+    // Stopped mid-epoch (step 4), saved, read back into a fresh trainer.
+    const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/vitedit-trainer-test.safetensors";
+    {
+        Trainer part(g_be, c, o, inputs, labels, pool, init_vit_params(c, o.seed));
+        for (int s = 0; s < 4; ++s) part.run_step();
+        write_train_checkpoint(path, c, part.checkpoint("{\"note\": 1}"));
+    }
+    TrainCheckpoint ck = read_train_checkpoint(path);
+    std::remove(path.c_str());
+    CHECK(ck.state == "{\"note\": 1}");
+    Trainer resumed(g_be, c, o, inputs, labels, pool, ck.params);
+    resumed.resume(4, ck);
+    while (resumed.step() < resumed.total_steps()) resumed.run_step();
+    const auto a = straight.vit().download_params(), b = resumed.vit().download_params();
+    for (const auto& [name, t] : a) {
+        const HostTensor& u = b.at(name);
+        REQUIRE(u.data.size() == t.data.size());
+        CHECK(std::equal(t.data.data(), t.data.data() + t.data.size(), u.data.data()));
+    }
+    ck.adam_m.erase(ck.adam_m.begin());
+    Trainer broken(g_be, c, o, inputs, labels, pool, ck.params);
+    REQUIRE_THROWS_WITH(broken.resume(4, ck), Catch::Contains("optimizer state"));
 }
 
 int main(int argc, char** argv) { return backend_test::main(argc, argv); }
