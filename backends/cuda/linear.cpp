@@ -14,19 +14,10 @@ namespace vitedit::cuda {
 
 void CudaBackend::linear_fwd(const ve_tensor& x_t, const ve_tensor& w_t, const ve_tensor* bias_t, int act,
                              const ve_tensor& y_t) {
-    if (act != VE_ACT_NONE && act != VE_ACT_GELU) fail("act " + std::to_string(act) + " (must be none 0 or gelu 1)");
     View x = view(x_t, "x"), w = view(w_t, "w"), y = view(y_t, "y");
-    require_ndim(x, 2, 2);
-    require_ndim(w, 2, 2);
-    require_ndim(y, 2, 2);
-    require_contiguous(y);
-    const float* bias = nullptr;
-    if (bias_t) {
-        View b = view(bias_t, "bias");
-        require_contiguous(b);
-        require_vector(b, y.shape[1], "the last dim of y");
-        bias = b.data;
-    }
+    const View b = bias_t ? view(bias_t, "bias") : View{};
+    require_linear(x, w, bias_t ? &b : nullptr, act, y);
+    const float* bias = bias_t ? b.data : nullptr;
     product(false, true, 1.0f, x, w, 0.0f, y);  // checks that the shapes chain before queuing
     if (y.numel == 0) return;
     const int64_t R = y.shape[0], N = y.shape[1];

@@ -18,29 +18,6 @@
 
 namespace vitedit::cuda {
 
-namespace {
-
-// Checks the layouts of the full matrix `whole` and its selection `part`, and the index.
-void check(const View& whole, const View& part, int axis, const int32_t* index, int64_t count) {
-    require_ndim(whole, 2, 2);
-    require_ndim(part, 2, 2);
-    require_contiguous(whole);
-    require_contiguous(part);
-    if (axis != VE_MASK_ROWS && axis != VE_MASK_COLS) fail("axis " + std::to_string(axis) + " (must be rows 0 or columns 1)");
-    const int64_t R = whole.shape[0], C = whole.shape[1];
-    const int64_t want_r = axis == VE_MASK_ROWS ? count : R, want_c = axis == VE_MASK_ROWS ? C : count;
-    if (part.shape[0] != want_r || part.shape[1] != want_c)
-        fail("the selection is [" + std::to_string(part.shape[0]) + "," + std::to_string(part.shape[1]) + "], expected [" +
-             std::to_string(want_r) + "," + std::to_string(want_c) + "]");
-    if (count > 0 && !index) fail("no index array");
-    const int64_t limit = axis == VE_MASK_ROWS ? R : C;
-    for (int64_t i = 0; i < count; ++i)
-        if (index[i] < 0 || index[i] >= limit)
-            fail("index " + std::to_string(index[i]) + " out of range 0.." + std::to_string(limit - 1));
-}
-
-}  // namespace
-
 const int32_t* CudaBackend::device_index(const int32_t* index, int64_t count) {
     const uint64_t bytes = static_cast<uint64_t>(count) * sizeof(int32_t);
     if (bytes > index_capacity_) {
@@ -66,7 +43,7 @@ const int32_t* CudaBackend::device_index(const int32_t* index, int64_t count) {
 void CudaBackend::gather_units(const ve_tensor& src_t, int axis, const int32_t* index, int64_t count,
                                const ve_tensor& dst_t) {
     View src = view(src_t, "src"), dst = view(dst_t, "dst");
-    check(src, dst, axis, index, count);
+    require_units(src, dst, axis, index, count);
     if (dst.numel == 0) return;
     activate();
     launched(kernels::gather_units(axis == VE_MASK_ROWS, src.shape[0], src.shape[1], src.data, device_index(index, count),
@@ -77,7 +54,7 @@ void CudaBackend::gather_units(const ve_tensor& src_t, int axis, const int32_t* 
 void CudaBackend::scatter_units(const ve_tensor& src_t, int axis, const int32_t* index, int64_t count,
                                 const ve_tensor& dst_t) {
     View src = view(src_t, "src"), dst = view(dst_t, "dst");
-    check(dst, src, axis, index, count);
+    require_units(dst, src, axis, index, count);
     if (src.numel == 0) return;
     activate();
     launched(kernels::scatter_units(axis == VE_MASK_ROWS, dst.shape[0], dst.shape[1], src.data, device_index(index, count),

@@ -137,19 +137,11 @@ void OnednnBackend::gemm(bool trans_a, bool trans_b, float alpha, const ve_tenso
 
 void OnednnBackend::linear_fwd(const ve_tensor& x_t, const ve_tensor& w_t, const ve_tensor* bias_t, int act,
                                const ve_tensor& y_t) {
-    if (act != VE_ACT_NONE && act != VE_ACT_GELU) fail("act " + std::to_string(act) + " (must be none 0 or gelu 1)");
     View x = view(x_t, "x"), w = view(w_t, "w"), y = out(y_t, "y");
-    require_ndim(x, 2, 2);
-    require_ndim(w, 2, 2);
-    require_ndim(y, 2, 2);
-    require_contiguous(y);
+    const View bias = bias_t ? view(bias_t, "bias") : View{};
+    require_linear(x, w, bias_t ? &bias : nullptr, act, y);
     Epilogue ep;
-    if (bias_t) {
-        View bias = view(bias_t, "bias");
-        require_contiguous(bias);
-        require_vector(bias, y.shape[1], "the last dim of y");
-        ep.bias = bias.data;
-    }
+    ep.bias = bias_t ? bias.data : nullptr;
     ep.gelu = act == VE_ACT_GELU;
     if (y.shape[1] > 1 && x.shape[1] > 0) return gemm_->run(false, true, 1.0f, x, w, 0.0f, y, ep);
     // One output column, or an empty sum: no fused kernel to gain from (and oneDNN would see a

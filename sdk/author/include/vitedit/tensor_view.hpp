@@ -150,6 +150,41 @@ inline void require_labels(const View& logits, const int32_t* labels, float labe
                  std::to_string(K) + ") for " + describe(logits));
 }
 
+// gather_units / scatter_units arguments: `whole` a contiguous [R, C] matrix, `part` its
+// contiguous selection of `count` rows (VE_MASK_ROWS) or columns (VE_MASK_COLS), every index in
+// range.
+inline void require_units(const View& whole, const View& part, int axis, const int32_t* index, int64_t count) {
+    require_ndim(whole, 2, 2);
+    require_ndim(part, 2, 2);
+    require_contiguous(whole);
+    require_contiguous(part);
+    if (axis != VE_MASK_ROWS && axis != VE_MASK_COLS) fail("axis " + std::to_string(axis) + " (must be rows 0 or columns 1)");
+    const int64_t R = whole.shape[0], C = whole.shape[1];
+    const int64_t want_r = axis == VE_MASK_ROWS ? count : R, want_c = axis == VE_MASK_ROWS ? C : count;
+    if (part.shape[0] != want_r || part.shape[1] != want_c)
+        fail("the selection is [" + std::to_string(part.shape[0]) + "," + std::to_string(part.shape[1]) + "], expected [" +
+             std::to_string(want_r) + "," + std::to_string(want_c) + "]");
+    if (count > 0 && !index) fail("no index array");
+    const int64_t limit = axis == VE_MASK_ROWS ? R : C;
+    for (int64_t i = 0; i < count; ++i)
+        if (index[i] < 0 || index[i] >= limit)
+            fail("index " + std::to_string(index[i]) + " out of range 0.." + std::to_string(limit - 1));
+}
+
+// linear_fwd arguments: x [M, K] and w [N, K] 2-D (their chaining is the GEMM's check), y [M, N]
+// contiguous, the activation none or GELU, a bias (when given) one contiguous value per column of y.
+inline void require_linear(const View& x, const View& w, const View* bias, int act, const View& y) {
+    if (act != VE_ACT_NONE && act != VE_ACT_GELU) fail("act " + std::to_string(act) + " (must be none 0 or gelu 1)");
+    require_ndim(x, 2, 2);
+    require_ndim(w, 2, 2);
+    require_ndim(y, 2, 2);
+    require_contiguous(y);
+    if (bias) {
+        require_contiguous(*bias);
+        require_vector(*bias, y.shape[1], "the last dim of y");
+    }
+}
+
 // LayerNorm forward: y like x (both contiguous), gamma and beta one per channel.
 inline void require_layernorm_fwd_inputs(const View& x, const View& y, const View& gamma, const View& beta) {
     require_same_shape(x, y);
