@@ -58,9 +58,23 @@ struct EditRun {
     EditOutcome outcome;
 };
 
-EditRun run(const Fixture& f, const std::string& locator, const std::string& editor, bool cache = true) {
+// Replay-anchor images (and β) for an edit; no images: no anchor.
+struct Anchor {
+    torch::Tensor images;
+    float weight = 0.0f;
+};
+
+EditRun run(const Fixture& f, const std::string& locator, const std::string& editor, bool cache = true,
+            const Anchor& anchor = {}) {
     Vit vit(g_be, f.cfg, f.weights);
-    EditSession session(vit, ffn_sites(f.cfg, {1, 2}), vit.upload_images(f.chw(), 2), f.labels, 5, tensors_hash(f.weights), cache);
+    ReplayAnchor replay;
+    if (anchor.images.defined()) {
+        auto c = anchor.images.contiguous();
+        replay = {vit.upload_images(std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel()), c.size(0)),
+                  anchor.weight};
+    }
+    EditSession session(vit, ffn_sites(f.cfg, {1, 2}), vit.upload_images(f.chw(), 2), f.labels, 5, tensors_hash(f.weights), cache,
+                        "", replay);
     LocatorInstance loc(*g_reg, parse_plugin_spec(locator, "locator"));
     EditorInstance ed(*g_reg, parse_plugin_spec(editor, "editor"));
     EditRun r;
@@ -71,8 +85,9 @@ EditRun run(const Fixture& f, const std::string& locator, const std::string& edi
 }
 
 // The same edit replayed with LibTorch: autograd gradients, masked, then torch::optim.
+// With an anchor, the loss gains β · mean over its images of KL(original ‖ edited).
 std::map<std::string, torch::Tensor> replay(const Fixture& f, const std::vector<std::vector<float>>& mask,
-                                            const std::string& optimizer, double lr, int steps) {
+                                            const std::string& optimizer, double lr, int steps, const Anchor& anchor = {}) {
     std::map<std::string, torch::Tensor> w;
     for (const auto& [n, h] : f.weights) w[n] = to_torch(h);
     const std::vector<std::string> sites = {"blocks.1.mlp.fc1.weight", "blocks.1.mlp.fc2.weight", "blocks.2.mlp.fc1.weight",
@@ -89,9 +104,18 @@ std::map<std::string, torch::Tensor> replay(const Fixture& f, const std::vector<
     else if (optimizer == "adam") opt = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr));
     else opt = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(lr));
     auto labels = torch::tensor(std::vector<int64_t>(f.labels.begin(), f.labels.end()));
+    torch::Tensor original;
+    if (anchor.images.defined()) {
+        torch::NoGradGuard ng;
+        original = torch::softmax(torch_vit(f.cfg, w, anchor.images), 1);
+    }
     for (int s = 0; s < steps; ++s) {
         opt->zero_grad();
         auto loss = torch::nn::functional::cross_entropy(torch_vit(f.cfg, w, f.images), labels);
+        if (original.defined()) {
+            auto logq = torch::log_softmax(torch_vit(f.cfg, w, anchor.images), 1);
+            loss = loss + anchor.weight * (original * (original.log() - logq)).sum(1).mean();
+        }
         loss.backward();
         for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad().mul_(masks[i]);
         opt->step();
@@ -158,6 +182,49 @@ TEST_CASE("editors equal LibTorch's optimizers on the same gradients and masks",
             CHECK(max_diff(t, ref[name]) <= 1e-5);
         }
     }
+}
+
+// The anchor's KL through the edited weights: its gradient is zero before the first step, so
+// the steps after it are what this checks; β large enough that the anchor moves the edit.
+TEST_CASE("the replay-anchored edit equals a LibTorch replay of CE + β·KL(original ‖ edited)", "[edit][replay]") {
+    Fixture f;
+    torch::manual_seed(3);
+    const Anchor anchor{torch::randn({3, 1, 16, 16}), 5.0f};
+    const std::string editor = "rmsprop:lr=1e-3,steps=8,stop_loss=0";
+    EditRun anchored = run(f, "random:sparsity=0.2", editor, true, anchor);
+    EditRun plain = run(f, "random:sparsity=0.2", editor);
+    CHECK(anchored.outcome.steps == 8);
+    REQUIRE(anchored.mask == plain.mask);
+    auto ref = replay(f, anchored.mask, "rmsprop", 1e-3, 8, anchor);
+    float anchor_moved = 0.0f;
+    for (const auto& [name, t] : anchored.edited) {
+        INFO(name);
+        CHECK(max_diff(t, ref[name]) <= 1e-5);
+        for (size_t k = 0; k < t.data.size(); ++k)
+            anchor_moved = std::max(anchor_moved, std::fabs(t.data[k] - plain.edited.at(name).data[k]));
+    }
+    // The anchor changed the edit (the check above is not the plain edit's by accident).
+    CHECK(anchor_moved > 1e-4f);
+    // The prefix cache and the unit-only MLP give the same anchored edit as recomputing all.
+    EditRun full = run(f, "random:sparsity=0.2", editor, false, anchor);
+    for (const auto& [name, t] : anchored.edited) CHECK(max_diff(t, to_torch(full.edited.at(name))) <= 1e-5);
+}
+
+TEST_CASE("a replay anchor with a negative weight or other image shapes is refused", "[edit][replay]") {
+    Fixture f;
+    Vit vit(g_be, f.cfg, f.weights);
+    const auto sites = ffn_sites(f.cfg, {1, 2});
+    Tensor images = vit.upload_images(f.chw(), 2);
+    CHECK_THROWS_WITH(EditSession(vit, sites, images, f.labels, 5, "m", true, "", {images, -1.0f}),
+                      Catch::Contains("weight must be finite and >= 0"));
+    Tensor odd = vit.backend().zeros({2, 1, 8, 8});
+    CHECK_THROWS_WITH(EditSession(vit, sites, images, f.labels, 5, "m", true, "", {odd, 1.0f}),
+                      Catch::Contains("do not match the edit images"));
+    // Plugins see the edit images only.
+    EditSession anchored(vit, sites, images, f.labels, 5, "m", true, "", {vit.upload_images(f.chw(), 2), 1.0f});
+    CHECK(anchored.c_session()->num_images == 2);
+    CHECK(anchored.last_logits().size() == 2u * static_cast<size_t>(f.cfg.num_classes));
+    CHECK(anchored.original_features().size() == 2u * static_cast<size_t>(f.cfg.dim));
 }
 
 TEST_CASE("FT-L1 and FT-L2 equal a LibTorch replay: penalty, an SGD first step, then RMSprop", "[edit][ft]") {

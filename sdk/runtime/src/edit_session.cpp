@@ -139,7 +139,8 @@ struct EditSession::CTable {
 };
 
 EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, std::vector<int32_t> labels,
-                         uint64_t seed, std::string model_id, bool use_prefix_cache, std::string model_path)
+                         uint64_t seed, std::string model_id, bool use_prefix_cache, std::string model_path,
+                         ReplayAnchor replay)
     : vit_(vit), sites_(std::move(sites)), images_(std::move(images)), labels_(std::move(labels)),
       use_cache_(use_prefix_cache), model_id_(std::move(model_id)), model_path_(std::move(model_path)) {
     const VitConfig& cfg = vit_.config();
@@ -150,8 +151,24 @@ EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, s
         if (l < 0 || l >= cfg.num_classes)
             throw Error("label " + std::to_string(l) + " is out of range: the model has classes 0.." +
                         std::to_string(cfg.num_classes - 1));
+    if (replay.weight < 0 || !std::isfinite(replay.weight))
+        throw Error("the replay anchor's weight must be finite and >= 0, got " + std::to_string(replay.weight));
     lowest_ = cfg.depth;
     Backend& be = vit_.backend();
+    if (replay.active()) {
+        // One batch, edit images first: every evaluate runs both through the same blocks.
+        const Shape is = images_.shape(), rs = replay.images.shape();
+        if (rs.size() != is.size() || !std::equal(is.begin() + 1, is.end(), rs.begin() + 1))
+            throw Error("replay images " + shape_str(rs) + " do not match the edit images " + shape_str(is));
+        replay_rows_ = rs[0];
+        replay_weight_ = replay.weight;
+        Shape both = is;
+        both[0] += replay_rows_;
+        Tensor all = be.empty(both);
+        be.copy(images_, all.slice(0, is[0]));
+        be.copy(replay.images, all.slice(is[0], both[0]));
+        images_ = all;
+    }
     for (const auto& s : sites_) {
         const Tensor& w = vit_.param(s.name);
         if (w.ndim() != 2 || w.dim(0) != s.rows || w.dim(1) != s.cols)
@@ -193,7 +210,22 @@ EditSession::EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, s
         }
     }
 
-    features_ = first.features.download();
+    const int64_t N = static_cast<int64_t>(labels_.size());
+    features_ = first.features.slice(0, N).download();
+    if (replay_rows_ > 0) {
+        // The anchor's target: the original model's softmax on the replay images.
+        const int K = cfg.num_classes;
+        std::vector<float> p = first.logits.slice(N, N + replay_rows_).download();
+        for (int64_t r = 0; r < replay_rows_; ++r) {
+            float* row = &p[static_cast<size_t>(r * K)];
+            const float m = *std::max_element(row, row + K);
+            double z = 0;
+            for (int k = 0; k < K; ++k) z += std::exp(static_cast<double>(row[k] - m));
+            for (int k = 0; k < K; ++k) row[k] = static_cast<float>(std::exp(static_cast<double>(row[k] - m)) / z);
+        }
+        replay_target_ = be.empty({replay_rows_, K});
+        replay_target_.upload(p);
+    }
     initial_ = score(first.logits, nullptr);
     initial_logits_ = logits_;
 
@@ -239,7 +271,7 @@ ve_edit_eval EditSession::evaluate(bool want_grads) {
         out = vit_.forward(images_, want_grads ? &acts : nullptr);
     }
     Tensor dlogits;
-    if (want_grads) dlogits = be.empty({N, vit_.config().num_classes});
+    if (want_grads) dlogits = be.empty({N + replay_rows_, vit_.config().num_classes});
     const ve_edit_eval e = score(out.logits, want_grads ? &dlogits : nullptr);
     if (want_grads) {
         std::map<std::string, Tensor> grads;
@@ -249,9 +281,22 @@ ve_edit_eval EditSession::evaluate(bool want_grads) {
     return e;
 }
 
-ve_edit_eval EditSession::score(const Tensor& logits, Tensor* dlogits) {
+ve_edit_eval EditSession::score(const Tensor& all_logits, Tensor* all_dlogits) {
     const int64_t N = static_cast<int64_t>(labels_.size());
-    std::vector<float> losses = vit_.backend().cross_entropy(logits, labels_, 0.0f, dlogits, 1.0f / N);
+    const Tensor logits = all_logits.slice(0, N);
+    Tensor dlogits;
+    if (all_dlogits) dlogits = all_dlogits->slice(0, N);
+    std::vector<float> losses = vit_.backend().cross_entropy(logits, labels_, 0.0f, all_dlogits ? &dlogits : nullptr, 1.0f / N);
+    double anchor = 0;
+    if (replay_rows_ > 0) {
+        const int64_t R = replay_rows_;
+        Tensor dreplay;
+        if (all_dlogits) dreplay = all_dlogits->slice(N, N + R);
+        const std::vector<float> kl = vit_.backend().kl_div(all_logits.slice(N, N + R), replay_target_, 1.0f,
+                                                            all_dlogits ? &dreplay : nullptr, replay_weight_ / R);
+        for (float v : kl) anchor += v;
+        anchor *= replay_weight_ / R;
+    }
     logits_ = logits.download();
     ve_edit_eval e{sizeof(ve_edit_eval), 0.0f, 0, static_cast<int32_t>(N)};
     double loss = 0;
@@ -261,7 +306,7 @@ ve_edit_eval EditSession::score(const Tensor& logits, Tensor* dlogits) {
         const float* l = &logits_[i * K];
         if (std::max_element(l, l + K) - l == labels_[i]) ++e.num_correct;
     }
-    e.loss = static_cast<float>(loss);
+    e.loss = static_cast<float>(loss + anchor);
     return e;
 }
 

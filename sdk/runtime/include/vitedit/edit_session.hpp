@@ -33,12 +33,23 @@ std::vector<EditSite> ffn_sites(const VitConfig& cfg, const std::vector<int>& bl
 std::vector<std::vector<float>> binarize_top_fraction(const std::vector<std::vector<float>>& scores,
                                                       double sparsity);
 
+// Images whose original predictions the edit should keep: the session's loss becomes
+// CE(edit images) + weight * mean over these images of KL(original ‖ edited) (softmax at T = 1),
+// so an editor descending it fixes the edit images while it anchors the model's answers here.
+// Plugins never see these images: num_images, labels, logits and features are the edit images'.
+struct ReplayAnchor {
+    Tensor images;        // [R, C, H, W] on the model's backend; undefined: no anchor
+    float weight = 0.0f;  // β >= 0; 0 turns the anchor off
+    bool active() const { return images.defined() && images.dim(0) > 0 && weight > 0.0f; }
+};
+
 class EditSession {
 public:
     // images: [N, C, H, W] on vit's backend. use_prefix_cache = false recomputes every block on
     // every evaluate (the reference behaviour, for measuring what the cache buys).
     EditSession(Vit& vit, std::vector<EditSite> sites, Tensor images, std::vector<int32_t> labels,
-                uint64_t seed, std::string model_id, bool use_prefix_cache = true, std::string model_path = "");
+                uint64_t seed, std::string model_id, bool use_prefix_cache = true, std::string model_path = "",
+                ReplayAnchor replay = {});
     ~EditSession();
     EditSession(const EditSession&) = delete;
     EditSession& operator=(const EditSession&) = delete;
@@ -81,14 +92,18 @@ public:
 
 private:
     struct CTable;
-    // The loss and correct count of `logits` (also kept as last_logits), and d loss / d logits
-    // into `dlogits` when it is given.
+    // The loss (CE over the edit images' rows, plus the replay anchor over the rows after them)
+    // and the edit images' correct count of `logits` (their rows also kept as last_logits), and
+    // d loss / d logits into `dlogits` (every row) when it is given.
     ve_edit_eval score(const Tensor& logits, Tensor* dlogits);
 
     Vit& vit_;
     std::vector<EditSite> sites_;
-    Tensor images_;
-    std::vector<int32_t> labels_;
+    Tensor images_;                   // the edit images, then the replay images (one batch)
+    std::vector<int32_t> labels_;     // the edit images' labels (N = labels_.size())
+    int64_t replay_rows_ = 0;         // R replay images after the N edit images
+    float replay_weight_ = 0.0f;
+    Tensor replay_target_;            // [R, K]: the original model's softmax on the replay images
     int lowest_;
     bool use_cache_;
     bool cls_last_ = true;            // no site in the last block: it runs for the CLS row only
