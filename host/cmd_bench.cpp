@@ -13,6 +13,7 @@
 
 #include "chain.hpp"
 #include "cli.hpp"
+#include "training_pool.hpp"
 #include "mpi_world.hpp"
 #include "progress.hpp"
 #include "svg_plot.hpp"
@@ -117,7 +118,9 @@ int cmd_bench(const std::vector<std::string>& args) {
                                             "or locator.KEY= / editor.KEY=")
         ("penalty", po::value<std::string>(), "the baselines' sweep of their penalty weight c: 0.1,0.01,0")
         ("group", po::value<std::vector<std::string>>()->composing(), "only this group (folder name; repeatable)")
-        ("max-edits-per-group", po::value<int>()->default_value(0), "edit at most N images per group (seeded choice; 0 = all)")
+        ("max-edits-per-group", po::value<int>()->default_value(0), "at most N edits per group (seeded choice; 0 = all)")
+        ("edit-images", po::value<int>()->default_value(1), "images of a group edited together (1, 2, 3, ...): disjoint seeded "
+                                                            "sets, GR on the group's other images")
         ("seed", po::value<uint64_t>()->default_value(0), "seed for the choice of edit images, locators and the bootstrap")
         ("compare", po::value<std::vector<std::string>>()->composing(), "print ΔGR at matched locality of method A over B: A,B (repeatable; "
                                                                        "the JSON holds every pair)")
@@ -127,6 +130,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         ("min-lr", po::value<double>()->default_value(0.99), "typical-locality floor of the per-method 'best GR' summary")
         ("min-lr-sensitive", po::value<double>()->default_value(0.85), "sensitive-locality floor of the 'best GR' summary")
         ("min-sr", po::value<double>()->default_value(0.99), "success floor of the fronts and of the 'best GR' summary");
+    add_replay_options(desc);
     add_cache_option(desc);
     add_backend_option(desc);
     add_plugin_options(desc);
@@ -263,13 +267,27 @@ int cmd_bench(const std::vector<std::string>& args) {
     Vit vit(backend, cfg, model.tensors);
     const std::string model_id = phases.time("hash", [&] { return tensors_hash(model.tensors); });
     phases.begin("prefix");
-    eval::Benchmark bench(vit, std::move(groups), typical, sensitive,
-                          {blocks, vm["max-edits-per-group"].as<int>(), seed, cache_budget_bytes(vm), model_id, model_path});
+    if (vm["edit-images"].as<int>() < 1) throw UsageError("--edit-images must be at least 1");
+    eval::Benchmark::Options bo;
+    bo.blocks = blocks;
+    bo.max_edits_per_group = vm["max-edits-per-group"].as<int>();
+    bo.edit_set_size = vm["edit-images"].as<int>();
+    bo.seed = seed;
+    bo.cache_budget_bytes = cache_budget_bytes(vm);
+    bo.model_id = model_id;
+    bo.model_path = model_path;
+    ReplayChoice replay = replay_choice(vm, model, seed);
+    bo.replay = std::move(replay.images);
+    bo.replay_weight = replay.weight;
+    eval::Benchmark bench(vit, std::move(groups), typical, sensitive, bo);
     if (world.root()) {
         std::cerr << "bench: protocol " << protocol->name;
         for (const auto& w : applied) std::cerr << " " << w;
         std::cerr << "\n";
         for (const auto& n : notes) std::cerr << "bench: " << n << "\n";
+        if (bench.replay_size() > 0)
+            std::cerr << "bench: replay anchor: " << replay.note << ", weight " << bo.replay_weight << "\n";
+        if (bench.edit_set_size() > 1) std::cerr << "bench: edit sets of " << bench.edit_set_size() << " images\n";
         report_cache("evaluation images", bench.cached_images(), bench.evaluation_images(), vm);
         std::cerr << "bench: " << bench.groups().size() << " groups, " << bench.edits_per_run() << " edits per run, " << runs.size()
                   << " runs of " << methods.size() << " methods, locality sets " << bench.typical_size() << " typical + "
@@ -450,7 +468,8 @@ int cmd_bench(const std::vector<std::string>& args) {
         for (const auto& g : bench.groups()) group_names.push_back({{"name", g.name}, {"size", g.images.n}});
         nlohmann::json doc = {{"model", model_path}, {"model_hash", model_id}, {"seed", seed},
                               {"protocol", {{"name", protocol->name}, {"applied", applied}}},
-                              {"groups", group_names}, {"edit_images", bench.edit_images()},
+                              {"groups", group_names}, {"edit_sets", bench.edit_sets()}, {"edit_set_size", bench.edit_set_size()},
+                              {"replay", {{"images", bench.replay_size()}, {"weight", bo.replay_weight}}},
                               {"locality", {{"typical", bench.typical_size()}, {"sensitive", bench.sensitive_size()}}},
                               {"runs", out_runs}, {"best", best}, {"fronts", fronts},
                               {"comparisons", comparisons}, {"bootstrap", {{"replicates", bopt.replicates}, {"seed", bopt.seed}, {"min_SR", min_sr}}},

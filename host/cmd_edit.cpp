@@ -13,6 +13,7 @@
 
 #include "chain.hpp"
 #include "cli.hpp"
+#include "training_pool.hpp"
 #include "vitedit/dataset.hpp"
 #include "vitedit/eval/metrics.hpp"
 #include "vitedit/hash.hpp"
@@ -87,6 +88,7 @@ int cmd_edit(const std::vector<std::string>& args) {
         ("json", "print one JSON object")
         ("verbose,v", "also print the seconds of each phase (load, hash, prefix, locate, edit, check, write) and the peak RSS");
     add_chain_options(desc);
+    add_replay_options(desc);
     add_cache_option(desc);
     add_backend_option(desc);
     add_plugin_options(desc);
@@ -150,8 +152,10 @@ int cmd_edit(const std::vector<std::string>& args) {
     phases.add("hash", hashed.second);  // its own seconds, spent beside load's
     const std::string& model_id = hasher.hash();
     phases.begin("prefix");  // the frozen blocks once, and the predictions before the edit (proof sets too)
+    const ReplayChoice replay = replay_choice(vm, model, locator.seed());
     EditSession session(vit, sites, vit.upload_images(chw, static_cast<int64_t>(paths.size())), labels, locator.seed(),
-                        model_id, vm.count("no-cache") == 0, model_path);
+                        model_id, vm.count("no-cache") == 0, model_path,
+                        {replay.images.n ? vit.upload_images(replay.images.chw, replay.images.n) : Tensor(), replay.weight});
 
     const int K = cfg.num_classes, N = static_cast<int>(paths.size());
     const ve_edit_eval before = session.initial_eval();
@@ -163,6 +167,7 @@ int cmd_edit(const std::vector<std::string>& args) {
                   << ", sites: fc1/fc2 of blocks";
         for (int b : blocks) std::cerr << " " << b;
         std::cerr << "\n";
+        if (replay.weight > 0) std::cerr << "replay anchor: " << replay.note << ", weight " << replay.weight << "\n";
     }
     // Proof sets (optional): predictions before the edit, with the frozen prefix cached (the sites
     // are FFN matrices: the lowest edit block's attention half is frozen too).
@@ -263,6 +268,8 @@ int cmd_edit(const std::vector<std::string>& args) {
         {"images", [&] { std::string s; for (const auto& p : paths) s += (s.empty() ? "" : ",") + file_hash(p); return s; }()},
         {"base_model", model_id}};
     if (guard_lr >= 0) provenance["guard_lr"] = std::to_string(guard_lr);
+    if (replay.weight > 0) provenance["replay"] = std::to_string(replay.images.n) + " images of " +
+                                                 vm["replay-data"].as<std::string>() + ", weight " + std::to_string(replay.weight);
     if (write) {
         // Only the sites can have changed (the session checked it): those come from the backend,
         // one at a time (a ViT-B/16's six are 57 MB), for the hash and again for the patch.

@@ -25,7 +25,7 @@
 #include "vitedit/dataset.hpp"
 #include "vitedit/edit_session.hpp"
 #include "vitedit/hash.hpp"
-#include "vitedit/holdout.hpp"
+#include "training_pool.hpp"
 #include "vitedit/hypernet.hpp"
 #include "vitedit/image.hpp"
 #include "vitedit/meta_train.hpp"
@@ -139,24 +139,8 @@ int cmd_meta_train(const std::vector<std::string>& args) {
     const DataSpec spec = parse_data_spec(vm["data"].as<std::string>());
     info << "loading " << spec.text << " ...\n";
     const Dataset data = load_dataset(spec);
-    std::vector<size_t> pool;
-    std::string held_note = "the model records no held-out subpopulations";
-    {
-        std::vector<bool> held(data.size(), false);
-        if (auto it = model.metadata.find("vitedit.holdout"); it != model.metadata.end()) {
-            std::string how;
-            held = Holdout::from_json(it->second).membership(data, &how);
-            size_t n = 0;
-            for (bool h : held) n += h;
-            held_note = std::to_string(n) + " held-out images skipped (membership by " + how + ")";
-        }
-        for (size_t i = 0; i < data.size(); ++i)
-            if (!held[i]) {
-                if (data.labels[i] >= cfg.num_classes)
-                    throw Error(data.spec + ": label " + std::to_string(data.labels[i]) + " is beyond the model's classes");
-                pool.push_back(i);
-            }
-    }
+    std::string held_note;
+    const std::vector<size_t> pool = training_pool(model, data, &held_note);
 
     json hyper = {{"model_hash", model_hash}, {"data", spec.text}, {"pool", pool.size()},
                   {"iterations", opt.iterations}, {"batch", opt.batch},

@@ -93,24 +93,44 @@ Benchmark::Benchmark(Vit& vit, std::vector<FailureGroup> groups, const ModelImag
     sensitive_ = make(sensitive);
     typical_before_ = typical_->predict();
     sensitive_before_ = sensitive_->predict();
+    const int k = options_.edit_set_size;
+    if (k < 1) throw std::invalid_argument("Benchmark: edit sets need at least one image, got " + std::to_string(k));
     std::mt19937_64 rng(options_.seed);
+    const int m = options_.max_edits_per_group;
     for (const auto& g : groups_) {
         group_sets_.push_back(make(g.images));
         std::vector<int64_t> idx(static_cast<size_t>(g.images.n));
         std::iota(idx.begin(), idx.end(), 0);
-        const int m = options_.max_edits_per_group;
-        if (m > 0 && static_cast<int64_t>(idx.size()) > m) {
+        std::vector<std::vector<int64_t>> sets;
+        if (k == 1) {
+            // One image per edit: a seeded choice of m of them, in index order.
+            if (m > 0 && static_cast<int64_t>(idx.size()) > m) {
+                std::shuffle(idx.begin(), idx.end(), rng);
+                idx.resize(static_cast<size_t>(m));
+                std::sort(idx.begin(), idx.end());
+            }
+            for (int64_t i : idx) sets.push_back({i});
+        } else {
+            // Disjoint sets of k from a seeded shuffle, leaving at least one image for the GR.
             std::shuffle(idx.begin(), idx.end(), rng);
-            idx.resize(static_cast<size_t>(m));
-            std::sort(idx.begin(), idx.end());
+            int64_t count = (g.images.n - 1) / k;
+            if (m > 0) count = std::min<int64_t>(count, m);
+            for (int64_t s = 0; s < count; ++s) {
+                std::vector<int64_t> set(idx.begin() + s * k, idx.begin() + (s + 1) * k);
+                std::sort(set.begin(), set.end());
+                sets.push_back(set);
+            }
         }
-        edit_images_.push_back(idx);
+        edit_sets_.push_back(sets);
     }
+    if (options_.replay_weight < 0) throw std::invalid_argument("Benchmark: the replay weight must be >= 0");
+    if (options_.replay_weight > 0 && options_.replay.n > 0)
+        replay_ = vit_.upload_images(options_.replay.chw, options_.replay.n);
 }
 
 size_t Benchmark::edits_per_run() const {
     size_t n = 0;
-    for (const auto& e : edit_images_) n += e.size();
+    for (const auto& e : edit_sets_) n += e.size();
     return n;
 }
 
@@ -118,16 +138,19 @@ std::vector<BenchJob> Benchmark::jobs(size_t runs) const {
     std::vector<BenchJob> out;
     for (size_t r = 0; r < runs; ++r)
         for (size_t g = 0; g < groups_.size(); ++g)
-            for (int64_t e : edit_images_[g]) out.push_back({r, g, e});
+            for (size_t e = 0; e < edit_sets_[g].size(); ++e) out.push_back({r, g, e});
     return out;
 }
 
 EditRecord Benchmark::run(const BenchJob& job, LocatorInstance& locator, EditorInstance& editor) {
     const FailureGroup& g = groups_.at(job.group);
+    const std::vector<int64_t>& set = edit_sets_.at(job.group).at(job.set);
     const int64_t per = static_cast<int64_t>(g.images.chw.size()) / g.images.n;
-    std::vector<float> x(g.images.chw.begin() + job.image * per, g.images.chw.begin() + (job.image + 1) * per);
-    EditSession session(vit_, sites_, vit_.upload_images(x, 1), {g.label}, locator.seed(), options_.model_id, true,
-                        options_.model_path);
+    std::vector<float> x;
+    for (int64_t i : set) x.insert(x.end(), g.images.chw.begin() + i * per, g.images.chw.begin() + (i + 1) * per);
+    const int64_t n = static_cast<int64_t>(set.size());
+    EditSession session(vit_, sites_, vit_.upload_images(x, n), std::vector<int32_t>(set.size(), g.label), locator.seed(),
+                        options_.model_id, true, options_.model_path, {replay_, options_.replay_weight});
     const EditOutcome r = run_edit(session, locator, editor);
     const auto t0 = std::chrono::steady_clock::now();
     const std::vector<int32_t> gp = group_sets_[job.group]->predict();
@@ -137,9 +160,12 @@ EditRecord Benchmark::run(const BenchJob& job, LocatorInstance& locator, EditorI
     rec.eval_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     session.restore();
     rec.group = job.group;
-    rec.image = job.image;
-    rec.sr = gp[static_cast<size_t>(job.image)] == g.label ? 1.0 : 0.0;
-    const double gr = generalization_rate(gp, g.label, {job.image});
+    rec.image = set.front();
+    rec.images = set;
+    int64_t fixed = 0;
+    for (int64_t i : set) fixed += gp[static_cast<size_t>(i)] == g.label;
+    rec.sr = static_cast<double>(fixed) / static_cast<double>(n);
+    const double gr = generalization_rate(gp, g.label, set);
     rec.has_gr = gr >= 0;
     rec.gr = rec.has_gr ? gr : 0.0;
     rec.time_s = r.time_s;

@@ -7,6 +7,7 @@ nlohmann::json to_json(const EditRecord& r) {
     nlohmann::json j = {{"group", r.group}, {"image", r.image}, {"SR", r.sr}, {"LR", r.lr}, {"LR_sensitive", r.lr_sensitive},
                         {"time_s", r.time_s}, {"eval_s", r.eval_s}, {"steps", r.steps}};
     j["GR"] = r.has_gr ? nlohmann::json(r.gr) : nlohmann::json(nullptr);
+    if (r.images.size() > 1) j["images"] = r.images;
     return j;
 }
 
@@ -14,6 +15,7 @@ EditRecord record_from_json(const nlohmann::json& j) {
     EditRecord r;
     r.group = j.at("group").get<size_t>();
     r.image = j.at("image").get<int64_t>();
+    r.images = j.contains("images") ? j["images"].get<std::vector<int64_t>>() : std::vector<int64_t>{r.image};
     r.sr = j.at("SR").get<double>();
     r.has_gr = !j.at("GR").is_null();
     r.gr = r.has_gr ? j["GR"].get<double>() : 0.0;

@@ -55,7 +55,7 @@ struct BenchRun {
 
 struct BenchJob {
     size_t run = 0, group = 0;
-    int64_t image = 0;
+    size_t set = 0;  // which of the group's edit sets (Benchmark::edit_sets)
 };
 
 // The evaluation state shared by all edits: the model, its sites, the groups and locality sets
@@ -64,8 +64,13 @@ class Benchmark {
 public:
     struct Options {
         std::vector<int> blocks;            // edit sites' blocks
-        int max_edits_per_group = 0;        // 0: every image of a group
+        int max_edits_per_group = 0;        // 0: every image of a group (every set of edit_set_size)
+        int edit_set_size = 1;              // images edited together (1: one edit per image)
         uint64_t seed = 0;                  // the choice of edit images
+        // The replay anchor every edit carries (ReplayAnchor): these images, this β; none when
+        // the weight is 0 or there are no images.
+        ModelImages replay;
+        float replay_weight = 0.0f;
         int64_t cache_budget_bytes = -1;    // one budget for every cached set (< 0: none)
         std::string model_id, model_path;
     };
@@ -73,14 +78,19 @@ public:
               Options options);
 
     const std::vector<FailureGroup>& groups() const { return groups_; }
-    const std::vector<std::vector<int64_t>>& edit_images() const { return edit_images_; }
+    // Per group, its edit sets: each the images of one edit (edit_set_size of them, in order).
+    // A group needs one image besides a set for its GR; a set of one may use a single-image group
+    // (an edit without a GR, as before there were sets).
+    const std::vector<std::vector<std::vector<int64_t>>>& edit_sets() const { return edit_sets_; }
+    int edit_set_size() const { return options_.edit_set_size; }
+    int64_t replay_size() const { return options_.replay_weight > 0 ? options_.replay.n : 0; }
     int64_t typical_size() const { return typical_->size(); }
     int64_t sensitive_size() const { return sensitive_->size(); }
     int64_t cached_images() const { return cached_; }
     int64_t evaluation_images() const { return total_images_; }
     size_t edits_per_run() const;
 
-    // Every job of `runs` in one fixed order: run, then group, then edit image.
+    // Every job of `runs` in one fixed order: run, then group, then edit set.
     std::vector<BenchJob> jobs(size_t runs) const;
     // One edit from the original model (restored afterwards), scored.
     EditRecord run(const BenchJob& job, LocatorInstance& locator, EditorInstance& editor);
@@ -93,7 +103,8 @@ private:
     std::unique_ptr<ImageSet> typical_, sensitive_;
     std::vector<int32_t> typical_before_, sensitive_before_;
     std::vector<std::unique_ptr<ImageSet>> group_sets_;
-    std::vector<std::vector<int64_t>> edit_images_;
+    std::vector<std::vector<std::vector<int64_t>>> edit_sets_;
+    Tensor replay_;  // the replay images on the backend, uploaded once
     int64_t cached_ = 0, total_images_ = 0;
 };
 

@@ -15,7 +15,8 @@ const char* axis_name(Axis a);  // "LR", "LR_sensitive"
 // One edit: an image of a failure group edited from the original model, then scored.
 struct EditRecord {
     size_t group = 0;           // the group's index in the benchmark
-    int64_t image = 0;          // the edit image's index within its group
+    int64_t image = 0;          // the (first) edit image's index within its group
+    std::vector<int64_t> images;  // every edit image's index (several when edits use sets)
     double sr = 0;              // share of the edit images fixed
     double gr = 0;              // accuracy on the group's other images (has_gr: the group has some)
     bool has_gr = false;
