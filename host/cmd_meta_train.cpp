@@ -53,15 +53,15 @@ std::string fmt(double v, int prec = 4) {
 
 // Means of the iteration statistics over a window (the bar) or a chunk (the history).
 struct Running {
-    double kl_before = 0, kl_after = 0, bce = 0, mask = 0;
+    double kl_before = 0, kl_after = 0, bce = 0, mask = 0, locality = 0;
     int64_t n = 0;
     void add(const MetaIterationStats& s) {
-        kl_before += s.kl_before, kl_after += s.kl_after, bce += s.bce, mask += s.mean_mask, ++n;
+        kl_before += s.kl_before, kl_after += s.kl_after, bce += s.bce, mask += s.mean_mask, locality += s.locality_kl, ++n;
     }
     json to_json(int64_t iteration) const {
         const double d = n ? static_cast<double>(n) : 1.0;
         return {{"iteration", iteration}, {"kl_before", kl_before / d}, {"kl_after", kl_after / d}, {"bce", bce / d},
-                {"mean_mask", mask / d}};
+                {"mean_mask", mask / d}, {"locality_kl", locality / d}};
     }
 };
 
@@ -80,6 +80,9 @@ int cmd_meta_train(const std::vector<std::string>& args) {
         ("edit-lr", po::value<double>()->default_value(1e-3), "inner edit step size eta")
         ("mask-lr", po::value<double>()->default_value(0.1, "0.1"), "outer RMSprop lr on the mask logits")
         ("lambda", po::value<double>()->default_value(1.0), "sparsity weight on mean(mask)")
+        ("locality", po::value<double>()->default_value(0.0), "locality weight mu: the oracle objective adds mu * KL(original || "
+                                                              "edited) on --locality-images unrelated training images (0: off)")
+        ("locality-images", po::value<int>()->default_value(8), "unrelated images per iteration of the locality term")
         ("temperature", po::value<double>()->default_value(5.0), "temperature T of the soft targets and the KL")
         ("cutmix-min", po::value<int>()->default_value(2), "smallest CutMix rectangle side, in patches")
         ("cutmix-max", po::value<int>()->default_value(4), "largest CutMix rectangle side, in patches")
@@ -113,6 +116,10 @@ int cmd_meta_train(const std::vector<std::string>& args) {
     opt.oracle.edit_lr = static_cast<float>(vm["edit-lr"].as<double>());
     opt.oracle.mask_lr = static_cast<float>(vm["mask-lr"].as<double>());
     opt.oracle.lambda = static_cast<float>(vm["lambda"].as<double>());
+    opt.oracle.locality = static_cast<float>(vm["locality"].as<double>());
+    opt.locality_images = vm["locality-images"].as<int>();
+    if (!(opt.oracle.locality >= 0) || opt.locality_images < 1)
+        throw UsageError("--locality must be non-negative and --locality-images at least 1");
     opt.oracle.temperature = static_cast<float>(vm["temperature"].as<double>());
     opt.cutmix_min = vm["cutmix-min"].as<int>();
     opt.cutmix_max = vm["cutmix-max"].as<int>();
@@ -147,6 +154,7 @@ int cmd_meta_train(const std::vector<std::string>& args) {
                   {"inner_steps", opt.oracle.inner_steps}, {"outer_steps", opt.oracle.outer_steps},
                   {"edit_lr", opt.oracle.edit_lr}, {"mask_lr", opt.oracle.mask_lr},
                   {"lambda", opt.oracle.lambda}, {"temperature", opt.oracle.temperature},
+                  {"locality", opt.oracle.locality}, {"locality_images", opt.locality_images},
                   {"cutmix_min", opt.cutmix_min}, {"cutmix_max", opt.cutmix_max},
                   {"hyper_depth", vm["hyper-depth"].as<int>()}, {"hyper_heads", vm["hyper-heads"].as<int>()},
                   {"hyper_mlp", vm["hyper-mlp"].as<int>()}, {"lr", opt.lr}, {"distill_steps", opt.distill_steps},
@@ -273,7 +281,10 @@ int cmd_meta_train(const std::vector<std::string>& args) {
             chunk_sum = Running();
         }
         const double n = static_cast<double>(w.n);
-        bar.update(it, {{"KL", w.kl_after / n}, {"KL0", w.kl_before / n}, {"BCE", w.bce / n}, {"mask", w.mask / n}});
+        std::vector<std::pair<std::string, double>> shown = {
+            {"KL", w.kl_after / n}, {"KL0", w.kl_before / n}, {"BCE", w.bce / n}, {"mask", w.mask / n}};
+        if (opt.oracle.locality > 0) shown.push_back({"locKL", w.locality / n});
+        bar.update(it, shown);
         if (every > 0 && it % every == 0 && it < stop) save_ckpt(it);
         if (world.size() > 1) {  // stop together: a rank leaving alone would hang the others' next sum
             double stop_now = g_interrupted ? 1 : 0;

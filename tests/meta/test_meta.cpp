@@ -79,6 +79,57 @@ std::string tmp_path(const std::string& tag) {
     return "/tmp/vitedit_meta_test_" + tag + "_" + std::to_string(::getpid()) + ".safetensors";
 }
 
+// Reference: per sample, inner steps with autograd gradients w.r.t. the effective weights,
+// delta detached; then KL + lambda * mean(m) (+ mu * mean_r KL(p0_r || f(z_r)) at T = 1 on the
+// anchor images z) at W + delta * m backpropagated to u.
+struct TorchAnchor {
+    torch::Tensor images, p0;  // [R, 1, 16, 16], the original model's softmax on them
+};
+void reference_outer(const Model& m, const std::vector<EditSite>& sites, const OracleOptions& o, const std::vector<float>& images,
+                     int64_t B, const torch::Tensor& target, const torch::Tensor& u0, const TorchAnchor& anchor,
+                     std::vector<float>& ref_grad, std::vector<float>& ref_kl) {
+    std::map<std::string, torch::Tensor> base;
+    for (const auto& [n, h] : m.weights) base[n] = to_torch(h);
+    const torch::Tensor x = to_torch(images, {B, 1, 16, 16});
+    for (int64_t i = 0; i < B; ++i) {
+        torch::Tensor ui = u0[i].clone().set_requires_grad(true);
+        torch::Tensor mi = torch::sigmoid(10 * ui);
+        std::vector<torch::Tensor> masks, deltas;
+        int64_t off = 0;
+        for (const auto& s : sites) {
+            auto ms = mi.narrow(0, off, s.units);
+            masks.push_back(s.unit == VE_UNIT_ROW ? ms.unsqueeze(1) : ms.unsqueeze(0));
+            deltas.push_back(torch::zeros(base[s.name].sizes()));
+            off += s.units;
+        }
+        auto weights = [&](bool through_mask, std::vector<torch::Tensor>* eff) {
+            std::map<std::string, torch::Tensor> w = base;
+            for (size_t s = 0; s < sites.size(); ++s) {
+                torch::Tensor e = through_mask ? base[sites[s].name] + deltas[s] * masks[s]
+                                               : (base[sites[s].name] + deltas[s] * masks[s].detach()).detach().set_requires_grad(true);
+                w[sites[s].name] = e;
+                if (eff) eff->push_back(e);
+            }
+            return w;
+        };
+        for (int j = 0; j < o.inner_steps; ++j) {
+            std::vector<torch::Tensor> eff;
+            auto w = weights(false, &eff);
+            auto loss = torch_kl(torch_vit(m.cfg, w, x.narrow(0, i, 1)), target.narrow(0, i, 1), o.temperature);
+            auto g = torch::autograd::grad({loss}, eff);
+            for (size_t s = 0; s < sites.size(); ++s) deltas[s] = (deltas[s] - o.edit_lr * g[s]).detach();
+        }
+        auto w = weights(true, nullptr);
+        auto loss = torch_kl(torch_vit(m.cfg, w, x.narrow(0, i, 1)), target.narrow(0, i, 1), o.temperature);
+        torch::Tensor objective = loss + o.lambda * mi.mean();
+        if (anchor.images.defined())
+            objective = objective + o.locality * torch_kl(torch_vit(m.cfg, w, anchor.images), anchor.p0, 1.0) / anchor.images.size(0);
+        objective.backward();
+        for (float v : to_vec(ui.grad())) ref_grad.push_back(v);
+        ref_kl.push_back(loss.item<float>());
+    }
+}
+
 }  // namespace
 
 TEST_CASE("oracle-mask outer gradient equals LibTorch autograd of the same procedure", "[meta][oracle]") {
@@ -108,44 +159,8 @@ TEST_CASE("oracle-mask outer gradient equals LibTorch autograd of the same proce
     const std::vector<float> kl = masker.outer_gradient(tokens, targets, u, grad);
     REQUIRE(kl.size() == static_cast<size_t>(B));
 
-    // Reference: per sample, inner steps with autograd gradients w.r.t. the effective weights,
-    // delta detached; then KL + lambda * mean(m) at W + delta * m backpropagated to u.
-    std::map<std::string, torch::Tensor> base;
-    for (const auto& [n, h] : m.weights) base[n] = to_torch(h);
-    const torch::Tensor x = to_torch(images, {B, 1, 16, 16});
     std::vector<float> ref_grad, ref_kl;
-    for (int64_t i = 0; i < B; ++i) {
-        torch::Tensor ui = u0[i].clone().set_requires_grad(true);
-        torch::Tensor mi = torch::sigmoid(10 * ui);
-        std::vector<torch::Tensor> masks, deltas;
-        int64_t off = 0;
-        for (const auto& s : sites) {
-            auto ms = mi.narrow(0, off, s.units);
-            masks.push_back(s.unit == VE_UNIT_ROW ? ms.unsqueeze(1) : ms.unsqueeze(0));
-            deltas.push_back(torch::zeros(base[s.name].sizes()));
-            off += s.units;
-        }
-        auto eval = [&](bool through_mask) {
-            std::map<std::string, torch::Tensor> w = base;
-            std::vector<torch::Tensor> eff;
-            for (size_t s = 0; s < sites.size(); ++s) {
-                torch::Tensor e = through_mask ? base[sites[s].name] + deltas[s] * masks[s]
-                                               : (base[sites[s].name] + deltas[s] * masks[s].detach()).detach().set_requires_grad(true);
-                w[sites[s].name] = e;
-                eff.push_back(e);
-            }
-            return std::make_pair(torch_kl(torch_vit(m.cfg, w, x.narrow(0, i, 1)), target.narrow(0, i, 1), o.temperature), eff);
-        };
-        for (int j = 0; j < o.inner_steps; ++j) {
-            auto [loss, eff] = eval(false);
-            auto g = torch::autograd::grad({loss}, eff);
-            for (size_t s = 0; s < sites.size(); ++s) deltas[s] = (deltas[s] - o.edit_lr * g[s]).detach();
-        }
-        auto [loss, eff] = eval(true);
-        (loss + o.lambda * mi.mean()).backward();
-        for (float v : to_vec(ui.grad())) ref_grad.push_back(v);
-        ref_kl.push_back(loss.item<float>());
-    }
+    reference_outer(m, sites, o, images, B, target, u0, {}, ref_grad, ref_kl);
     CHECK(rel_diff(kl, ref_kl) < 1e-4);
     const double d = rel_diff(grad, ref_grad);
     INFO("relative max difference of the outer gradient: " << d);
@@ -184,6 +199,63 @@ TEST_CASE("oracle-mask outer gradient equals LibTorch autograd of the same proce
     CHECK(ua == ub);
     CHECK(kla == klb);
     CHECK(three.timing().passes == 3 * (o.inner_steps + 1) + 3 * o.inner_steps + 1);
+}
+
+// The locality term: mu * mean_r KL(original || edited) on unrelated images, through each
+// sample's edited weights (the images run as B * R rows of per-sample weights).
+TEST_CASE("oracle-mask locality term's gradient equals LibTorch autograd", "[meta][oracle][locality]") {
+    Model m;
+    Vit vit(g_be, m.cfg, m.weights);
+    const std::vector<int> blocks = GENERATE(std::vector<int>{1, 2}, std::vector<int>{2, 3});
+    const auto sites = ffn_sites(m.cfg, blocks);
+    OracleOptions o;
+    o.inner_steps = 3;
+    o.edit_lr = 0.05f;
+    o.lambda = 0.7f;
+    o.temperature = 2.0f;
+    o.locality = 3.0f;
+    OracleMasker masker(vit, sites, o);
+    const int64_t B = 3, R = 2, U = masker.units_per_sample(), K = m.cfg.num_classes;
+    const std::vector<float> images = random_images(B, 3), others = random_images(R, 8);
+    torch::manual_seed(4);
+    const torch::Tensor target = torch::softmax(torch::randn({B, K}) * 2, -1);
+    const torch::Tensor u0 = torch::rand({B, U}) * 2 - 1;
+    const std::vector<float> u = to_vec(u0);
+    const Tensor tokens = vit.forward_prefix(vit.upload_images(images, B), masker.lowest_block());
+    const Tensor targets = g_be->from_host({B, K}, to_vec(target));
+    std::map<std::string, torch::Tensor> base;
+    for (const auto& [n, h] : m.weights) base[n] = to_torch(h);
+    TorchAnchor ta{to_torch(others, {R, 1, 16, 16}), torch::Tensor()};
+    ta.p0 = torch::softmax(torch_vit(m.cfg, base, ta.images), -1).detach();
+    OracleAnchor anchor{vit.forward_prefix(vit.upload_images(others, R), masker.lowest_block()),
+                        g_be->from_host({R, K}, to_vec(ta.p0))};
+
+    std::vector<float> grad, ref_grad, ref_kl, plain;
+    const std::vector<float> kl = masker.outer_gradient(tokens, targets, u, grad, &anchor);
+    reference_outer(m, sites, o, images, B, target, u0, ta, ref_grad, ref_kl);
+    CHECK(rel_diff(kl, ref_kl) < 1e-4);
+    const double d = rel_diff(grad, ref_grad);
+    INFO("relative max difference of the outer gradient with the locality term: " << d);
+    CHECK(d < 1e-4);
+    REQUIRE(masker.last_locality().size() == static_cast<size_t>(B));
+    for (float v : masker.last_locality()) CHECK(v > 0);
+    // The term changes the gradient (so the check above is not the plain one's by accident).
+    masker.outer_gradient(tokens, targets, u, plain);
+    CHECK(rel_diff(plain, grad) > 1e-3);
+    // optimize() with the anchor equals its outer gradients stepped by hand.
+    OracleOptions o2 = o;
+    o2.outer_steps = 2;
+    OracleMasker two(vit, sites, o2);
+    std::vector<float> ua = u, ub = u, sq(u.size(), 0.0f), g;
+    two.optimize(tokens, targets, ua, &anchor);
+    for (int k = 0; k < 2; ++k) {
+        two.outer_gradient(tokens, targets, ub, g, &anchor);
+        for (size_t i = 0; i < ub.size(); ++i) {
+            sq[i] = 0.99f * sq[i] + 0.01f * g[i] * g[i];
+            ub[i] -= o.mask_lr * g[i] / (std::sqrt(sq[i]) + 1e-8f);
+        }
+    }
+    CHECK(ua == ub);
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // vitedit — one meta-training iteration: CutMix, soft targets, oracle masks, distillation.
 #include "vitedit/meta_train.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -13,7 +14,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-enum : uint32_t { kSample = 1, kCutmix = 2, kMaskInit = 3 };
+enum : uint32_t { kSample = 1, kCutmix = 2, kMaskInit = 3, kLocality = 4 };
 std::mt19937_64 make_rng(uint64_t seed, uint32_t purpose, uint64_t counter) {
     std::seed_seq ss{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), purpose, static_cast<uint32_t>(counter),
                      static_cast<uint32_t>(counter >> 32), 0x6d657461u /* "meta" */};
@@ -32,6 +33,8 @@ MetaBatch rows_of(const MetaBatch& mb, RowShare s, size_t per_image, size_t unit
     out.mixed.assign(mb.mixed.begin() + lo * per_image, mb.mixed.begin() + hi * per_image);
     out.clean.assign(mb.clean.begin() + lo * per_image, mb.clean.begin() + hi * per_image);
     out.u0.assign(mb.u0.begin() + lo * units, mb.u0.begin() + hi * units);
+    out.locality = mb.locality;
+    out.locality_x = mb.locality_x;
     return out;
 }
 
@@ -126,6 +129,22 @@ MetaBatch MetaTrainer::draw(int64_t iteration) const {
         mb.u0.resize(static_cast<size_t>(B * masker_.units_per_sample()));
         for (float& v : mb.u0) v = static_cast<float>(2.0 * uniform01(r) - 1.0);
     }
+    if (opt_.oracle.locality > 0) {
+        // Unrelated images: any R of the pool (a draw of its own, so the batch is the same with
+        // the term on or off).
+        auto r = make_rng(opt_.seed, kLocality, static_cast<uint64_t>(iteration));
+        std::set<size_t> seen;
+        const size_t R = std::min(static_cast<size_t>(opt_.locality_images), pool_.size());
+        while (mb.locality.size() < R) {
+            const size_t k = pool_[below(r, pool_.size())];
+            if (seen.insert(k).second) mb.locality.push_back(k);
+        }
+        for (size_t k : mb.locality) {
+            const std::vector<float> x = image_(k);
+            if (x.size() != per) throw Error("meta-training: an image input has the wrong size");
+            mb.locality_x.insert(mb.locality_x.end(), x.begin(), x.end());
+        }
+    }
     return mb;
 }
 
@@ -152,6 +171,19 @@ MetaTrainer::Prepared MetaTrainer::prepare(const MetaBatch& mb) {
     const Vit::Output o = vit_.forward_suffix(p.tokens, masker_.lowest_block());
     p.features = o.features.download();
     p.kl_before = be.kl_div(o.logits, p.targets, opt_.oracle.temperature, nullptr, 1.0f);
+    if (!mb.locality.empty()) {
+        const int64_t R = static_cast<int64_t>(mb.locality.size());
+        p.anchor.tokens = vit_.forward_prefix(vit_.upload_images(mb.locality_x, R), masker_.lowest_block());
+        std::vector<float> q = vit_.forward_suffix(p.anchor.tokens, masker_.lowest_block()).logits.download();
+        for (int64_t i = 0; i < R; ++i) {
+            float* l = &q[i * K];
+            const double mx = *std::max_element(l, l + K);
+            double z = 0;
+            for (int64_t k = 0; k < K; ++k) z += std::exp(l[k] - mx);
+            for (int64_t k = 0; k < K; ++k) l[k] = static_cast<float>(std::exp(l[k] - mx) / z);
+        }
+        p.anchor.targets = be.from_host({R, K}, q);
+    }
     return p;
 }
 
@@ -184,16 +216,19 @@ MetaIterationStats MetaTrainer::step(int64_t iteration) {
     timing_.prefix_s += since(t0);
 
     std::vector<float> u = mb.u0;
-    const std::vector<float> kl = masker_.optimize(p.tokens, p.targets, u);
+    const std::vector<float> kl = masker_.optimize(p.tokens, p.targets, u, p.anchor.tokens.defined() ? &p.anchor : nullptr);
     // Means over the whole batch: this process's sums, then (data-parallel) the sum of them all.
-    double sums[3] = {0, 0, 0};
+    double sums[4] = {0, 0, 0, 0};
     for (float v : p.kl_before) sums[0] += v;
     for (float v : kl) sums[1] += v;
     for (float v : OracleMasker::sigmoid(u, 10.0f)) sums[2] += v;
-    if (across_) across_->sum(sums, 3);
+    if (p.anchor.tokens.defined())
+        for (float v : masker_.last_locality()) sums[3] += v;
+    if (across_) across_->sum(sums, 4);
     st.kl_before = sums[0] / B;
     st.kl_after = sums[1] / B;
     st.mean_mask = sums[2] / static_cast<double>(B * masker_.units_per_sample());
+    st.locality_kl = sums[3] / B;
 
     t0 = Clock::now();
     const auto labels = label_masks(u, rows);

@@ -22,6 +22,7 @@ OracleMasker::OracleMasker(const Vit& vit, std::vector<EditSite> sites, OracleOp
     if (sites_.empty()) throw Error("oracle masks need at least one edit site");
     if (opt_.inner_steps < 0 || opt_.outer_steps < 0) throw Error("oracle masks: inner and outer steps must be non-negative");
     if (!(opt_.temperature > 0)) throw Error("oracle masks: the temperature must be positive");
+    if (!(opt_.locality >= 0)) throw Error("oracle masks: the locality weight must be non-negative");
     lowest_ = cfg.depth;
     for (const auto& s : sites_) {
         const bool fc1 = s.name == bp(s.block) + "mlp.fc1.weight", fc2 = s.name == bp(s.block) + "mlp.fc2.weight";
@@ -101,21 +102,22 @@ void OracleMasker::inner_update(const std::vector<Tensor>& g) {
     }
 }
 
-std::vector<float> OracleMasker::pass(const Tensor& tokens, const Tensor& targets) {
+std::vector<float> OracleMasker::pass(const Tensor& tokens, const Tensor& targets, float temperature,
+                                      const std::vector<Tensor>& weff, const std::vector<Tensor>& grad, float grad_scale) {
     Backend& be = vit_.backend();
     const VitConfig& cfg = vit_.config();
-    const int64_t B = batch_, T = cfg.tokens(), D = cfg.dim, K = cfg.num_classes;
+    const int64_t B = tokens.dim(0), T = cfg.tokens(), D = cfg.dim, K = cfg.num_classes;
     // Parameters and gradient destinations, per-sample at the sites.
     std::vector<BlockParams> params = blocks_;
     std::vector<BlockGrads> grads(blocks_.size());
     for (size_t s = 0; s < sites_.size(); ++s) {
         const size_t k = static_cast<size_t>(sites_[s].block - lowest_);
         if (sites_[s].unit == VE_UNIT_ROW) {
-            params[k].fc1_w = weff_[s];
-            grads[k].fc1_w = grad_[s];
+            params[k].fc1_w = weff[s];
+            grads[k].fc1_w = grad[s];
         } else {
-            params[k].fc2_w = weff_[s].t();  // [B, D, H] view of the unit-major buffer
-            grads[k].fc2_w = grad_[s].t();
+            params[k].fc2_w = weff[s].t();  // [B, D, H] view of the unit-major buffer
+            grads[k].fc2_w = grad[s].t();
         }
     }
     // Every block from the lowest site up; the last one for the CLS row only when it holds no site.
@@ -137,7 +139,7 @@ std::vector<float> OracleMasker::pass(const Tensor& tokens, const Tensor& target
     const Tensor& hb = vit_.param("head.bias");
     linear_forward(be, feat, vit_.param("head.weight"), &hb, logits);
     Tensor dlogits = be.empty({B, K});
-    std::vector<float> kl = be.kl_div(logits, targets, opt_.temperature, &dlogits, 1.0f);
+    std::vector<float> kl = be.kl_div(logits, targets, temperature, &dlogits, grad_scale);
 
     Tensor dfeat = be.empty({B, D}), dcls = be.empty({B, D});
     be.gemm(false, false, 1.0f, dlogits, vit_.param("head.weight"), 0.0f, dfeat);
@@ -161,12 +163,62 @@ std::vector<float> OracleMasker::pass(const Tensor& tokens, const Tensor& target
 }
 
 std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tensor& targets, const std::vector<float>& u,
-                                                std::vector<float>& grad) {
-    return outer_gradient(tokens, targets, u, grad, false);
+                                                std::vector<float>& grad, const OracleAnchor* anchor) {
+    loc_for_ = nullptr;
+    return outer_gradient(tokens, targets, u, grad, false, anchor);
+}
+
+void OracleMasker::add_locality(const OracleAnchor& anchor, std::vector<float>& grad) {
+    Backend& be = vit_.backend();
+    const int64_t B = batch_, R = anchor.tokens.dim(0), K = vit_.config().num_classes;
+    if (anchor.targets.dim(0) != R || anchor.targets.dim(1) != K) throw Error("oracle masks: the anchor's targets must be [R, classes]");
+    if (loc_for_ != &anchor || loc_tokens_.dim(0) != B * R) {
+        // The anchor's rows repeated for every sample (once per optimize: they do not change).
+        const Shape ts = anchor.tokens.shape();
+        loc_tokens_ = be.empty({B * R, ts[1], ts[2]});
+        loc_targets_ = be.empty({B * R, K});
+        for (int64_t i = 0; i < B; ++i) {
+            be.copy(anchor.tokens, loc_tokens_.slice(i * R, (i + 1) * R));
+            be.copy(anchor.targets, loc_targets_.slice(i * R, (i + 1) * R));
+        }
+        loc_weff_.clear(), loc_grad_.clear();
+        for (size_t s = 0; s < sites_.size(); ++s) {
+            const int64_t H = rep_[s].dim(1), D = rep_[s].dim(2);
+            loc_weff_.push_back(be.empty({B * R, H, D}));
+            loc_grad_.push_back(be.empty({B * R, H, D}));
+        }
+        loc_for_ = &anchor;
+    }
+    // Sample i's edited weights W + delta_i (.) m_i on rows i*R .. i*R + R - 1.
+    for (size_t s = 0; s < sites_.size(); ++s)
+        for (int64_t i = 0; i < B; ++i)
+            for (int64_t r = 0; r < R; ++r) be.copy(weff_[s].slice(i, i + 1), loc_weff_[s].slice(i * R + r, i * R + r + 1));
+    const float mu = opt_.locality;
+    const std::vector<float> kl = pass(loc_tokens_, loc_targets_, 1.0f, loc_weff_, loc_grad_, mu / static_cast<float>(R));
+    locality_kl_.assign(static_cast<size_t>(B), 0.0f);
+    for (int64_t i = 0; i < B; ++i)
+        for (int64_t r = 0; r < R; ++r) locality_kl_[i] += kl[i * R + r] / static_cast<float>(R);
+    // d/dm_i = sum over the unit's row of (sum_r dKL_ir/dWeff) (.) delta_i.
+    int64_t off = 0;
+    for (size_t s = 0; s < sites_.size(); ++s) {
+        const int64_t H = sites_[s].units, D = rep_[s].dim(2);
+        const std::vector<float> g = loc_grad_[s].download(), d = delta_[s].download();
+        for (int64_t i = 0; i < B; ++i)
+            for (int64_t h = 0; h < H; ++h) {
+                const float* dr = &d[(i * H + h) * D];
+                double acc = 0;
+                for (int64_t r = 0; r < R; ++r) {
+                    const float* gr = &g[((i * R + r) * H + h) * D];
+                    for (int64_t c = 0; c < D; ++c) acc += static_cast<double>(gr[c]) * dr[c];
+                }
+                grad[i * units_ + off + h] += static_cast<float>(acc);
+            }
+        off += H;
+    }
 }
 
 std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tensor& targets, const std::vector<float>& u,
-                                                std::vector<float>& grad, bool reuse_first) {
+                                                std::vector<float>& grad, bool reuse_first, const OracleAnchor* anchor) {
     Backend& be = vit_.backend();
     const int64_t B = tokens.dim(0);
     if (static_cast<int64_t>(u.size()) != B * units_)
@@ -197,7 +249,7 @@ std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tens
             inner_update(g0_);
             continue;
         }
-        pass(tokens, targets);
+        pass(tokens, targets, opt_.temperature, weff_, grad_, 1.0f);
         if (j == 0 && reuse_first) {
             for (const Tensor& g : grad_) {
                 g0_.push_back(be.empty(g.shape()));
@@ -210,7 +262,7 @@ std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tens
     timing_.inner_s += since(t0);
     t0 = Clock::now();
     // The outer pass at the edited weights, then the first-order chain to u.
-    const std::vector<float> kl = pass(tokens, targets);
+    const std::vector<float> kl = pass(tokens, targets, opt_.temperature, weff_, grad_, 1.0f);
     grad.assign(u.size(), 0.0f);
     int64_t off = 0;
     for (size_t s = 0; s < sites_.size(); ++s) {
@@ -226,17 +278,20 @@ std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tens
             }
         off += H;
     }
+    if (opt_.locality > 0 && anchor) add_locality(*anchor, grad);
     const double lam = static_cast<double>(opt_.lambda) / static_cast<double>(units_);
     for (size_t k = 0; k < u.size(); ++k) grad[k] = static_cast<float>((grad[k] + lam) * 10.0 * m[k] * (1.0 - m[k]));
     timing_.outer_s += since(t0);
     return kl;
 }
 
-std::vector<float> OracleMasker::optimize(const Tensor& tokens, const Tensor& targets, std::vector<float>& u) {
+std::vector<float> OracleMasker::optimize(const Tensor& tokens, const Tensor& targets, std::vector<float>& u,
+                                          const OracleAnchor* anchor) {
     std::vector<float> sq(u.size(), 0.0f), grad, kl;
     g0_.clear();
+    loc_for_ = nullptr;
     for (int k = 0; k < opt_.outer_steps; ++k) {
-        kl = outer_gradient(tokens, targets, u, grad, true);
+        kl = outer_gradient(tokens, targets, u, grad, true, anchor);
         const auto t0 = Clock::now();
         // torch.optim.RMSprop(lr, alpha 0.99, eps 1e-8), on the host: u is small.
         for (size_t i = 0; i < u.size(); ++i) {
@@ -246,6 +301,7 @@ std::vector<float> OracleMasker::optimize(const Tensor& tokens, const Tensor& ta
         timing_.outer_s += since(t0);
     }
     g0_.clear();
+    loc_for_ = nullptr;
     return kl;
 }
 

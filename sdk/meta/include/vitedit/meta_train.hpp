@@ -29,6 +29,7 @@ struct MetaTrainOptions {
     OracleOptions oracle;
     int cutmix_min = 2;        // rectangle sides, in patches
     int cutmix_max = 4;
+    int locality_images = 8;   // R: unrelated images of the locality term (oracle.locality > 0)
     int distill_steps = 3;     // hypernetwork steps per batch
     double lr = 1e-4;          // hypernetwork RMSprop peak lr (cosine schedule to 0)
     int64_t iterations = 1000; // the schedule's length
@@ -48,6 +49,7 @@ struct MetaIterationStats {
     double bce = 0;        // distillation loss before this batch's first hypernetwork step
     double bce_after = 0;  // ... before its last step
     double mean_mask = 0;  // mean oracle mask sigmoid(10 u)
+    double locality_kl = 0;  // mean KL(original || edited) on the locality images, last outer step (0: term off)
     double lr = 0;         // hypernetwork lr of the last step
 };
 
@@ -65,6 +67,8 @@ struct MetaBatch {
     std::vector<PatchRect> rects;      // B rectangles
     std::vector<float> mixed, clean;   // [B, C, H, W] model inputs
     std::vector<float> u0;             // initial mask logits [B * units], U[-1, 1]
+    std::vector<size_t> locality;      // R images of the locality term (when it is on), shared by all rows
+    std::vector<float> locality_x;     // [R, C, H, W] their model inputs
 };
 
 class MetaTrainer {
@@ -93,6 +97,7 @@ public:
     struct Prepared {
         Tensor tokens, targets;
         std::vector<float> features, kl_before;
+        OracleAnchor anchor;  // the locality images' tokens and original softmax (term on)
     };
     Prepared prepare(const MetaBatch& batch);
     std::vector<std::vector<float>> label_masks(const std::vector<float>& u, int64_t batch) const;

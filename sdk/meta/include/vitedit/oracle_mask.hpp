@@ -8,6 +8,13 @@
 // m_i only through the final W + delta (.) m_i (delta constant: first-order):
 //   dL/dm_i[unit] = sum over the unit's row/column of (dKL/dW_eff (.) delta) + lambda / #units.
 //
+// The locality term (OracleOptions::locality = mu > 0, given an Anchor of R unrelated images)
+// adds mu * mean_r KL(p0_r || softmax(f_{W + delta (.) m_i}(z_r))) (T = 1, p0 = the original
+// model's prediction) to sample i's outer objective: a mask is rewarded for neurons whose edit
+// leaves other images' predictions where they were. Its gradient reaches m_i the same
+// first-order way; the R images run once per sample, in one batch of B * R rows whose site
+// weights are each sample's edited ones repeated R times.
+//
 // The samples of a batch share nothing but the base weights, so they run as ONE batch: every
 // edit site gets per-sample weights [B, H, D] (BlockParams with per-sample FFN weights), every
 // pass runs only the blocks from the lowest site up, from the frozen prefix the caller computed
@@ -30,6 +37,13 @@ struct OracleOptions {
     float mask_lr = 0.1f;      // RMSprop lr on u (alpha 0.99, eps 1e-8)
     float lambda = 1.0f;       // sparsity weight
     float temperature = 5.0f;  // T
+    float locality = 0.0f;     // mu: weight of the locality KL on the Anchor images (0: off)
+};
+
+// Unrelated images for the locality term: their tokens entering the lowest site block [R, T, D]
+// and the original model's softmax on them [R, K] (temperature 1).
+struct OracleAnchor {
+    Tensor tokens, targets;
 };
 
 struct OracleTiming {
@@ -52,12 +66,17 @@ public:
     // targets: [B, K] probabilities on the same backend. u: [B * units_per_sample()] mask logits,
     // sample-major, sites in order, units in order; updated in place by outer_steps RMSprop steps
     // (state from zero). Returns KL_i after the inner edit at the last outer step.
-    std::vector<float> optimize(const Tensor& tokens, const Tensor& targets, std::vector<float>& u);
+    // With options().locality > 0 the locality term on `anchor` joins the objective.
+    std::vector<float> optimize(const Tensor& tokens, const Tensor& targets, std::vector<float>& u,
+                                const OracleAnchor* anchor = nullptr);
 
-    // One outer gradient at u: grad = d/du [KL_i(after the inner edit) + lambda * mean(m_i)] for
-    // every sample (same layout as u). Returns KL_i after the inner edit.
+    // One outer gradient at u: grad = d/du [KL_i(after the inner edit) + lambda * mean(m_i)
+    // (+ mu * mean_r locality KL_ir)] for every sample (same layout as u). Returns KL_i after the
+    // inner edit.
     std::vector<float> outer_gradient(const Tensor& tokens, const Tensor& targets, const std::vector<float>& u,
-                                      std::vector<float>& grad);
+                                      std::vector<float>& grad, const OracleAnchor* anchor = nullptr);
+    // Per sample, mean_r KL_ir of the last outer gradient that had the locality term (else empty).
+    const std::vector<float>& last_locality() const { return locality_kl_; }
 
     // sigmoid(k * u), element-wise (the oracle mask with k = 10, the label mask with k = 3).
     static std::vector<float> sigmoid(const std::vector<float>& u, float k);
@@ -69,9 +88,13 @@ private:
     // After a pass: delta -= eta g and Weff -= eta g (.) m (so Weff = W + delta (.) m throughout).
     void inner_update(const std::vector<Tensor>& g);
     std::vector<float> outer_gradient(const Tensor& tokens, const Tensor& targets, const std::vector<float>& u,
-                                      std::vector<float>& grad, bool reuse_first);
-    // Forward from the prefix at the effective weights, KL per sample, and dKL/dWeff per site.
-    std::vector<float> pass(const Tensor& tokens, const Tensor& targets);
+                                      std::vector<float>& grad, bool reuse_first, const OracleAnchor* anchor);
+    // Forward from the prefix (tokens [N, T, D]) at per-row site weights `weff` ([N, H, D] unit-
+    // major), T^2 KL per row at temperature T, and grad_scale * dKL/dWeff per site into `grad`.
+    std::vector<float> pass(const Tensor& tokens, const Tensor& targets, float T, const std::vector<Tensor>& weff,
+                            const std::vector<Tensor>& grad, float grad_scale);
+    // The locality term's first-order gradient of each sample's mask, added into `grad`.
+    void add_locality(const OracleAnchor& anchor, std::vector<float>& grad);
 
     const Vit& vit_;
     std::vector<EditSite> sites_;
@@ -85,6 +108,10 @@ private:
     int64_t batch_ = 0;
     std::vector<Tensor> rep_, weff_, delta_, grad_, mask_;  // per site, [B, H, D] unit-major / [B*H]
     std::vector<Tensor> g0_;  // the base-weight gradient, reused across one optimize()'s outer steps
+    std::vector<Tensor> loc_weff_, loc_grad_;  // per site, [B * R, H, D]: the locality batch's weights
+    Tensor loc_tokens_, loc_targets_;          // the anchor repeated B times
+    const OracleAnchor* loc_for_ = nullptr;    // the anchor loc_tokens_ holds (within one optimize)
+    std::vector<float> locality_kl_;
     OracleTiming timing_;
 };
 
