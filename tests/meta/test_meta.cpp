@@ -383,11 +383,12 @@ struct Run {
     std::map<std::string, HostTensor> params;
     double probe_before = 0, probe_after = 0;
     std::vector<double> bce;
+    double locality_kl = 0;  // of one more iteration after the run
 };
 
 // A short meta-training run on the tiny model; `split` > 0 checkpoints there and resumes in a
 // fresh hypernetwork.
-Run meta_run(int64_t iterations, int64_t split = 0) {
+Run meta_run(int64_t iterations, int64_t split = 0, float locality = 0.0f) {
     Model m;
     Vit vit(g_be, m.cfg, m.weights);
     const auto sites = ffn_sites(m.cfg, {1, 2});
@@ -406,6 +407,8 @@ Run meta_run(int64_t iterations, int64_t split = 0) {
     opt.lr = 2e-3;
     opt.iterations = iterations;
     opt.seed = 42;
+    opt.oracle.locality = locality;
+    opt.locality_images = 3;
     const std::vector<float> pool_images = random_images(40, 9);
     const size_t per = 16 * 16;
     auto image = [&](size_t k) { return std::vector<float>(pool_images.begin() + k * per, pool_images.begin() + (k + 1) * per); };
@@ -418,6 +421,8 @@ Run meta_run(int64_t iterations, int64_t split = 0) {
     // A probe: iteration 0's pseudo-failures with their oracle labels.
     const MetaBatch probe = trainer->draw(0);
     for (size_t k : probe.images) REQUIRE(k % 5 != 3);
+    for (size_t k : probe.locality) REQUIRE(k % 5 != 3);
+    REQUIRE(probe.locality.size() == (locality > 0 ? 3u : 0u));
     MetaTrainer::Prepared prep = trainer->prepare(probe);
     std::vector<float> u = probe.u0;
     OracleMasker(vit, sites, opt.oracle).optimize(prep.tokens, prep.targets, u);
@@ -438,17 +443,23 @@ Run meta_run(int64_t iterations, int64_t split = 0) {
     }
     r.probe_after = net->bce(net->forward(prep.features, opt.batch), labels);
     r.params = net->params();
+    r.locality_kl = trainer->step(iterations).locality_kl;
     return r;
 }
 
 }  // namespace
 
 TEST_CASE("a short meta-training run lowers the distillation loss, is deterministic and resumable", "[meta][train]") {
-    const Run a = meta_run(12);
+    // Without and with the locality term.
+    const float mu = GENERATE(0.0f, 50.0f);
+    INFO("locality weight " << mu);
+    const Run a = meta_run(12, 0, mu);
     INFO("probe BCE " << a.probe_before << " -> " << a.probe_after << "; batch BCE " << a.bce.front() << " -> " << a.bce.back());
     CHECK(a.probe_after < a.probe_before - 0.01);
-    const Run b = meta_run(12);
-    const Run c = meta_run(12, 5);
+    INFO("locality KL " << a.locality_kl);
+    CHECK((mu > 0 ? std::isfinite(a.locality_kl) : a.locality_kl == 0));  // (tiny here: rounding may make it negative)
+    const Run b = meta_run(12, 0, mu);
+    const Run c = meta_run(12, 5, mu);
     for (const auto& [name, t] : a.params) {
         INFO(name);
         CHECK(std::memcmp(t.data.data(), b.params.at(name).data.data(), t.data.size() * 4) == 0);
@@ -497,6 +508,20 @@ TEST_CASE("the hypernet locator uses a matching checkpoint and refuses others, s
             for (size_t h = 0; h < H; ++h) avg[s][h] = sc[s][h] / 2 + sc[s][H + h] / 2;
         }
         CHECK(binarize_top_fraction(avg, 0.25) == mask);
+        // ... and the mean of what each image alone scores (a one-image session apiece).
+        const int64_t per = static_cast<int64_t>(images.size()) / 2;
+        std::vector<std::vector<float>> mean_single(sc.size());
+        for (int64_t i = 0; i < 2; ++i) {
+            const std::vector<float> one(images.begin() + i * per, images.begin() + (i + 1) * per);
+            EditSession single(vit, sites, vit.upload_images(one, 1), {i == 0 ? 1 : 3}, 0, id, true);
+            const auto si = net.forward(single.original_features(), 1);
+            for (size_t s = 0; s < si.size(); ++s) {
+                mean_single[s].resize(si[s].size(), 0.0f);
+                for (size_t h = 0; h < si[s].size(); ++h) mean_single[s][h] += si[s][h] / 2;
+            }
+        }
+        for (size_t s = 0; s < sc.size(); ++s) CHECK(rel_diff(mean_single[s], avg[s]) < 1e-6);
+        CHECK(binarize_top_fraction(mean_single, 0.25) == mask);
     }
     REQUIRE_THROWS_WITH(locate("hypernet:checkpoint=" + foreign), Catch::Contains("another model"));
     REQUIRE_THROWS_WITH(locate("hypernet:checkpoint=" + wrong_sites), Catch::Contains("other edit sites"));
