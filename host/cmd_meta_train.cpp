@@ -82,6 +82,9 @@ int cmd_meta_train(const std::vector<std::string>& args) {
         ("lambda", po::value<double>()->default_value(1.0), "sparsity weight on mean(mask)")
         ("locality", po::value<double>()->default_value(0.0), "locality weight mu: the oracle objective adds mu * KL(original || "
                                                               "edited) on --locality-images unrelated training images (0: off)")
+        ("pseudo-group", po::value<int>()->default_value(0), "G >= 2: pseudo-groups: each CutMix paste also lands on G - 1 other "
+                                                            "images of its host's class; the inner edit runs on the host, the outer KL on the others "
+                                                            "(what GR measures). 0: off")
         ("locality-images", po::value<int>()->default_value(8), "unrelated images per iteration of the locality term")
         ("temperature", po::value<double>()->default_value(5.0), "temperature T of the soft targets and the KL")
         ("cutmix-min", po::value<int>()->default_value(2), "smallest CutMix rectangle side, in patches")
@@ -118,6 +121,8 @@ int cmd_meta_train(const std::vector<std::string>& args) {
     opt.oracle.lambda = static_cast<float>(vm["lambda"].as<double>());
     opt.oracle.locality = static_cast<float>(vm["locality"].as<double>());
     opt.locality_images = vm["locality-images"].as<int>();
+    opt.pseudo_group = vm["pseudo-group"].as<int>();
+    if (opt.pseudo_group < 0 || opt.pseudo_group == 1) throw UsageError("--pseudo-group must be 0 (off) or at least 2");
     if (!(opt.oracle.locality >= 0) || opt.locality_images < 1)
         throw UsageError("--locality must be non-negative and --locality-images at least 1");
     opt.oracle.temperature = static_cast<float>(vm["temperature"].as<double>());
@@ -155,6 +160,7 @@ int cmd_meta_train(const std::vector<std::string>& args) {
                   {"edit_lr", opt.oracle.edit_lr}, {"mask_lr", opt.oracle.mask_lr},
                   {"lambda", opt.oracle.lambda}, {"temperature", opt.oracle.temperature},
                   {"locality", opt.oracle.locality}, {"locality_images", opt.locality_images},
+                  {"pseudo_group", opt.pseudo_group},
                   {"cutmix_min", opt.cutmix_min}, {"cutmix_max", opt.cutmix_max},
                   {"hyper_depth", vm["hyper-depth"].as<int>()}, {"hyper_heads", vm["hyper-heads"].as<int>()},
                   {"hyper_mlp", vm["hyper-mlp"].as<int>()}, {"lr", opt.lr}, {"distill_steps", opt.distill_steps},
@@ -219,7 +225,7 @@ int cmd_meta_train(const std::vector<std::string>& args) {
 
     // In an MPI job every rank draws the same batches and trains its share of each (meta_train.hpp).
     MetaTrainer trainer(vit, sites, *net, opt, [&](size_t k) { return to_model_input(data.images[k], cfg); }, pool,
-                        world.size() > 1 ? &world : nullptr);
+                        world.size() > 1 ? &world : nullptr, [&](size_t k) { return static_cast<int64_t>(data.labels[k]); });
     const int64_t stop = max_it > 0 ? std::min(max_it, opt.iterations) : opt.iterations;
     {
         const HypernetConfig& c = net->config();

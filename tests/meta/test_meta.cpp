@@ -85,9 +85,13 @@ std::string tmp_path(const std::string& tag) {
 struct TorchAnchor {
     torch::Tensor images, p0;  // [R, 1, 16, 16], the original model's softmax on them
 };
+// Pseudo-groups: G hosts per sample (sample-major) whose mean T^2 KL replaces the sample's own.
+struct TorchGroup {
+    torch::Tensor images, targets;  // [B * G, 1, 16, 16], [B * G, K]
+};
 void reference_outer(const Model& m, const std::vector<EditSite>& sites, const OracleOptions& o, const std::vector<float>& images,
                      int64_t B, const torch::Tensor& target, const torch::Tensor& u0, const TorchAnchor& anchor,
-                     std::vector<float>& ref_grad, std::vector<float>& ref_kl) {
+                     std::vector<float>& ref_grad, std::vector<float>& ref_kl, const TorchGroup& group = {}) {
     std::map<std::string, torch::Tensor> base;
     for (const auto& [n, h] : m.weights) base[n] = to_torch(h);
     const torch::Tensor x = to_torch(images, {B, 1, 16, 16});
@@ -120,7 +124,13 @@ void reference_outer(const Model& m, const std::vector<EditSite>& sites, const O
             for (size_t s = 0; s < sites.size(); ++s) deltas[s] = (deltas[s] - o.edit_lr * g[s]).detach();
         }
         auto w = weights(true, nullptr);
-        auto loss = torch_kl(torch_vit(m.cfg, w, x.narrow(0, i, 1)), target.narrow(0, i, 1), o.temperature);
+        torch::Tensor loss;
+        if (group.images.defined()) {
+            const int64_t G = group.images.size(0) / B;
+            loss = torch_kl(torch_vit(m.cfg, w, group.images.narrow(0, i * G, G)), group.targets.narrow(0, i * G, G), o.temperature) / G;
+        } else {
+            loss = torch_kl(torch_vit(m.cfg, w, x.narrow(0, i, 1)), target.narrow(0, i, 1), o.temperature);
+        }
         torch::Tensor objective = loss + o.lambda * mi.mean();
         if (anchor.images.defined())
             objective = objective + o.locality * torch_kl(torch_vit(m.cfg, w, anchor.images), anchor.p0, 1.0) / anchor.images.size(0);
@@ -258,6 +268,73 @@ TEST_CASE("oracle-mask locality term's gradient equals LibTorch autograd", "[met
     CHECK(ua == ub);
 }
 
+// Pseudo-groups: the inner edit on each sample, the outer KL on its group's other hosts (their
+// own soft targets), through the sample's edited weights; with the locality term beside it.
+TEST_CASE("oracle-mask pseudo-group outer loss's gradient equals LibTorch autograd", "[meta][oracle][group]") {
+    Model m;
+    Vit vit(g_be, m.cfg, m.weights);
+    const std::vector<int> blocks = GENERATE(std::vector<int>{1, 2}, std::vector<int>{2, 3});
+    const float mu = GENERATE(0.0f, 3.0f);
+    INFO("locality weight " << mu);
+    const auto sites = ffn_sites(m.cfg, blocks);
+    OracleOptions o;
+    o.inner_steps = 3;
+    o.edit_lr = 0.05f;
+    o.lambda = 0.7f;
+    o.temperature = 2.0f;
+    o.locality = mu;
+    OracleMasker masker(vit, sites, o);
+    const int64_t B = 3, G = 2, R = 2, U = masker.units_per_sample(), K = m.cfg.num_classes;
+    const std::vector<float> images = random_images(B, 3), hosts = random_images(B * G, 5), others = random_images(R, 8);
+    torch::manual_seed(4);
+    const torch::Tensor target = torch::softmax(torch::randn({B, K}) * 2, -1);
+    const torch::Tensor host_targets = torch::softmax(torch::randn({B * G, K}) * 2, -1);
+    const torch::Tensor u0 = torch::rand({B, U}) * 2 - 1;
+    const std::vector<float> u = to_vec(u0);
+    const Tensor tokens = vit.forward_prefix(vit.upload_images(images, B), masker.lowest_block());
+    const Tensor targets = g_be->from_host({B, K}, to_vec(target));
+    const OracleGroup group{vit.forward_prefix(vit.upload_images(hosts, B * G), masker.lowest_block()),
+                            g_be->from_host({B * G, K}, to_vec(host_targets))};
+    std::map<std::string, torch::Tensor> base;
+    for (const auto& [n, h] : m.weights) base[n] = to_torch(h);
+    TorchAnchor ta;
+    OracleAnchor anchor;
+    if (mu > 0) {
+        ta.images = to_torch(others, {R, 1, 16, 16});
+        ta.p0 = torch::softmax(torch_vit(m.cfg, base, ta.images), -1).detach();
+        anchor = {vit.forward_prefix(vit.upload_images(others, R), masker.lowest_block()), g_be->from_host({R, K}, to_vec(ta.p0))};
+    }
+    std::vector<float> grad, ref_grad, ref_kl, plain;
+    const std::vector<float> kl = masker.outer_gradient(tokens, targets, u, grad, mu > 0 ? &anchor : nullptr, &group);
+    reference_outer(m, sites, o, images, B, target, u0, ta, ref_grad, ref_kl, TorchGroup{to_torch(hosts, {B * G, 1, 16, 16}), host_targets});
+    CHECK(rel_diff(kl, ref_kl) < 1e-4);
+    const double d = rel_diff(grad, ref_grad);
+    INFO("relative max difference of the pseudo-group outer gradient: " << d);
+    CHECK(d < 1e-4);
+    // The group moves the gradient off the sample's own (so the check is not the plain one's).
+    masker.outer_gradient(tokens, targets, u, plain, mu > 0 ? &anchor : nullptr);
+    CHECK(rel_diff(plain, grad) > 1e-3);
+    // optimize() with the group equals its outer gradients stepped by hand.
+    OracleOptions o2 = o;
+    o2.outer_steps = 2;
+    OracleMasker two(vit, sites, o2);
+    std::vector<float> ua = u, ub = u, sq(u.size(), 0.0f), g;
+    two.optimize(tokens, targets, ua, mu > 0 ? &anchor : nullptr, &group);
+    for (int k = 0; k < 2; ++k) {
+        two.outer_gradient(tokens, targets, ub, g, mu > 0 ? &anchor : nullptr, &group);
+        for (size_t i = 0; i < ub.size(); ++i) {
+            sq[i] = 0.99f * sq[i] + 0.01f * g[i] * g[i];
+            ub[i] -= o.mask_lr * g[i] / (std::sqrt(sq[i]) + 1e-8f);
+        }
+    }
+    CHECK(ua == ub);
+    // A group whose host count is not a multiple of the batch is refused.
+    const std::vector<float> fewer(hosts.begin(), hosts.end() - 16 * 16);
+    const OracleGroup ragged{vit.forward_prefix(vit.upload_images(fewer, B * G - 1), masker.lowest_block()),
+                             g_be->from_host({B * G - 1, K}, std::vector<float>(static_cast<size_t>((B * G - 1) * K), 0.1f))};
+    CHECK_THROWS_WITH(masker.outer_gradient(tokens, targets, u, g, nullptr, &ragged), Catch::Contains("same number"));
+}
+
 namespace {
 
 HypernetConfig tiny_hyper(int dim = 32) {
@@ -388,7 +465,7 @@ struct Run {
 
 // A short meta-training run on the tiny model; `split` > 0 checkpoints there and resumes in a
 // fresh hypernetwork.
-Run meta_run(int64_t iterations, int64_t split = 0, float locality = 0.0f) {
+Run meta_run(int64_t iterations, int64_t split = 0, float locality = 0.0f, int pseudo_group = 0) {
     Model m;
     Vit vit(g_be, m.cfg, m.weights);
     const auto sites = ffn_sites(m.cfg, {1, 2});
@@ -409,23 +486,34 @@ Run meta_run(int64_t iterations, int64_t split = 0, float locality = 0.0f) {
     opt.seed = 42;
     opt.oracle.locality = locality;
     opt.locality_images = 3;
+    opt.pseudo_group = pseudo_group;
     const std::vector<float> pool_images = random_images(40, 9);
     const size_t per = 16 * 16;
     auto image = [&](size_t k) { return std::vector<float>(pool_images.begin() + k * per, pool_images.begin() + (k + 1) * per); };
     std::vector<size_t> pool;
     for (size_t k = 0; k < 40; ++k)
         if (k % 5 != 3) pool.push_back(k);  // "held-out" images never drawn
+    auto label = [&](size_t k) { return static_cast<int64_t>(k % 4); };
 
     auto net = std::make_unique<Hypernet>(g_be, hc, opt.seed);
-    auto trainer = std::make_unique<MetaTrainer>(vit, sites, *net, opt, image, pool);
+    auto trainer = std::make_unique<MetaTrainer>(vit, sites, *net, opt, image, pool, nullptr, label);
     // A probe: iteration 0's pseudo-failures with their oracle labels.
     const MetaBatch probe = trainer->draw(0);
     for (size_t k : probe.images) REQUIRE(k % 5 != 3);
     for (size_t k : probe.locality) REQUIRE(k % 5 != 3);
     REQUIRE(probe.locality.size() == (locality > 0 ? 3u : 0u));
+    // Pseudo-groups: G - 1 other pool images of each host's class, neither host nor donor.
+    REQUIRE(probe.group.size() == static_cast<size_t>(opt.batch * std::max(0, pseudo_group - 1)));
+    for (size_t j = 0; j < probe.group.size(); ++j) {
+        const size_t i = j / static_cast<size_t>(pseudo_group - 1), k = probe.group[j];
+        REQUIRE(k % 5 != 3);
+        REQUIRE(label(k) == label(probe.images[i]));
+        REQUIRE(k != probe.images[i]);
+        REQUIRE(k != probe.images[i + opt.batch]);
+    }
     MetaTrainer::Prepared prep = trainer->prepare(probe);
     std::vector<float> u = probe.u0;
-    OracleMasker(vit, sites, opt.oracle).optimize(prep.tokens, prep.targets, u);
+    OracleMasker(vit, sites, opt.oracle).optimize(prep.tokens, prep.targets, u, nullptr, pseudo_group >= 2 ? &prep.group : nullptr);
     const auto labels = trainer->label_masks(u, opt.batch);
     Run r;
     r.probe_before = net->bce(net->forward(prep.features, opt.batch), labels);
@@ -437,7 +525,7 @@ Run meta_run(int64_t iterations, int64_t split = 0, float locality = 0.0f) {
             std::remove(path.c_str());
             net = std::make_unique<Hypernet>(g_be, f.config, f.params);
             net->set_optimizer_state(f.optimizer);
-            trainer = std::make_unique<MetaTrainer>(vit, sites, *net, opt, image, pool);
+            trainer = std::make_unique<MetaTrainer>(vit, sites, *net, opt, image, pool, nullptr, label);
         }
         r.bce.push_back(trainer->step(it).bce);
     }
@@ -450,16 +538,17 @@ Run meta_run(int64_t iterations, int64_t split = 0, float locality = 0.0f) {
 }  // namespace
 
 TEST_CASE("a short meta-training run lowers the distillation loss, is deterministic and resumable", "[meta][train]") {
-    // Without and with the locality term.
+    // Without and with the locality term and pseudo-groups.
     const float mu = GENERATE(0.0f, 50.0f);
-    INFO("locality weight " << mu);
-    const Run a = meta_run(12, 0, mu);
+    const int group = GENERATE(0, 3);
+    INFO("locality weight " << mu << ", pseudo-groups of " << group);
+    const Run a = meta_run(12, 0, mu, group);
     INFO("probe BCE " << a.probe_before << " -> " << a.probe_after << "; batch BCE " << a.bce.front() << " -> " << a.bce.back());
     CHECK(a.probe_after < a.probe_before - 0.01);
     INFO("locality KL " << a.locality_kl);
     CHECK((mu > 0 ? std::isfinite(a.locality_kl) : a.locality_kl == 0));  // (tiny here: rounding may make it negative)
-    const Run b = meta_run(12, 0, mu);
-    const Run c = meta_run(12, 5, mu);
+    const Run b = meta_run(12, 0, mu, group);
+    const Run c = meta_run(12, 5, mu, group);
     for (const auto& [name, t] : a.params) {
         INFO(name);
         CHECK(std::memcmp(t.data.data(), b.params.at(name).data.data(), t.data.size() * 4) == 0);

@@ -163,46 +163,39 @@ std::vector<float> OracleMasker::pass(const Tensor& tokens, const Tensor& target
 }
 
 std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tensor& targets, const std::vector<float>& u,
-                                                std::vector<float>& grad, const OracleAnchor* anchor) {
+                                                std::vector<float>& grad, const OracleAnchor* anchor, const OracleGroup* group) {
     loc_for_ = nullptr;
-    return outer_gradient(tokens, targets, u, grad, false, anchor);
+    return outer_gradient(tokens, targets, u, grad, false, anchor, group);
 }
 
-void OracleMasker::add_locality(const OracleAnchor& anchor, std::vector<float>& grad) {
+void OracleMasker::shape_rows(SampleRows& rows, int64_t per_sample) {
+    if (rows.per_sample == per_sample && rows.weff.size() == sites_.size() && rows.weff[0].dim(0) == batch_ * per_sample) return;
     Backend& be = vit_.backend();
-    const int64_t B = batch_, R = anchor.tokens.dim(0), K = vit_.config().num_classes;
-    if (anchor.targets.dim(0) != R || anchor.targets.dim(1) != K) throw Error("oracle masks: the anchor's targets must be [R, classes]");
-    if (loc_for_ != &anchor || loc_tokens_.dim(0) != B * R) {
-        // The anchor's rows repeated for every sample (once per optimize: they do not change).
-        const Shape ts = anchor.tokens.shape();
-        loc_tokens_ = be.empty({B * R, ts[1], ts[2]});
-        loc_targets_ = be.empty({B * R, K});
-        for (int64_t i = 0; i < B; ++i) {
-            be.copy(anchor.tokens, loc_tokens_.slice(i * R, (i + 1) * R));
-            be.copy(anchor.targets, loc_targets_.slice(i * R, (i + 1) * R));
-        }
-        loc_weff_.clear(), loc_grad_.clear();
-        for (size_t s = 0; s < sites_.size(); ++s) {
-            const int64_t H = rep_[s].dim(1), D = rep_[s].dim(2);
-            loc_weff_.push_back(be.empty({B * R, H, D}));
-            loc_grad_.push_back(be.empty({B * R, H, D}));
-        }
-        loc_for_ = &anchor;
+    rows.weff.clear(), rows.grad.clear();
+    for (size_t s = 0; s < sites_.size(); ++s) {
+        const int64_t H = rep_[s].dim(1), D = rep_[s].dim(2);
+        rows.weff.push_back(be.empty({batch_ * per_sample, H, D}));
+        rows.grad.push_back(be.empty({batch_ * per_sample, H, D}));
     }
+    rows.per_sample = per_sample;
+}
+
+std::vector<float> OracleMasker::add_rows_term(SampleRows& rows, float temperature, float weight, std::vector<float>& grad) {
+    Backend& be = vit_.backend();
+    const int64_t B = batch_, R = rows.per_sample;
     // Sample i's edited weights W + delta_i (.) m_i on rows i*R .. i*R + R - 1.
     for (size_t s = 0; s < sites_.size(); ++s)
         for (int64_t i = 0; i < B; ++i)
-            for (int64_t r = 0; r < R; ++r) be.copy(weff_[s].slice(i, i + 1), loc_weff_[s].slice(i * R + r, i * R + r + 1));
-    const float mu = opt_.locality;
-    const std::vector<float> kl = pass(loc_tokens_, loc_targets_, 1.0f, loc_weff_, loc_grad_, mu / static_cast<float>(R));
-    locality_kl_.assign(static_cast<size_t>(B), 0.0f);
+            for (int64_t r = 0; r < R; ++r) be.copy(weff_[s].slice(i, i + 1), rows.weff[s].slice(i * R + r, i * R + r + 1));
+    const std::vector<float> kl = pass(rows.tokens, rows.targets, temperature, rows.weff, rows.grad, weight / static_cast<float>(R));
+    std::vector<float> mean(static_cast<size_t>(B), 0.0f);
     for (int64_t i = 0; i < B; ++i)
-        for (int64_t r = 0; r < R; ++r) locality_kl_[i] += kl[i * R + r] / static_cast<float>(R);
+        for (int64_t r = 0; r < R; ++r) mean[i] += kl[i * R + r] / static_cast<float>(R);
     // d/dm_i = sum over the unit's row of (sum_r dKL_ir/dWeff) (.) delta_i.
     int64_t off = 0;
     for (size_t s = 0; s < sites_.size(); ++s) {
         const int64_t H = sites_[s].units, D = rep_[s].dim(2);
-        const std::vector<float> g = loc_grad_[s].download(), d = delta_[s].download();
+        const std::vector<float> g = rows.grad[s].download(), d = delta_[s].download();
         for (int64_t i = 0; i < B; ++i)
             for (int64_t h = 0; h < H; ++h) {
                 const float* dr = &d[(i * H + h) * D];
@@ -215,16 +208,40 @@ void OracleMasker::add_locality(const OracleAnchor& anchor, std::vector<float>& 
             }
         off += H;
     }
+    return mean;
+}
+
+void OracleMasker::add_locality(const OracleAnchor& anchor, std::vector<float>& grad) {
+    Backend& be = vit_.backend();
+    const int64_t B = batch_, R = anchor.tokens.dim(0), K = vit_.config().num_classes;
+    if (anchor.targets.dim(0) != R || anchor.targets.dim(1) != K) throw Error("oracle masks: the anchor's targets must be [R, classes]");
+    if (loc_for_ != &anchor || loc_.tokens.dim(0) != B * R) {
+        // The anchor's rows repeated for every sample (once per optimize: they do not change).
+        const Shape ts = anchor.tokens.shape();
+        loc_.tokens = be.empty({B * R, ts[1], ts[2]});
+        loc_.targets = be.empty({B * R, K});
+        for (int64_t i = 0; i < B; ++i) {
+            be.copy(anchor.tokens, loc_.tokens.slice(i * R, (i + 1) * R));
+            be.copy(anchor.targets, loc_.targets.slice(i * R, (i + 1) * R));
+        }
+        shape_rows(loc_, R);
+        loc_for_ = &anchor;
+    }
+    locality_kl_ = add_rows_term(loc_, 1.0f, opt_.locality, grad);
 }
 
 std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tensor& targets, const std::vector<float>& u,
-                                                std::vector<float>& grad, bool reuse_first, const OracleAnchor* anchor) {
+                                                std::vector<float>& grad, bool reuse_first, const OracleAnchor* anchor,
+                                                const OracleGroup* group) {
     Backend& be = vit_.backend();
     const int64_t B = tokens.dim(0);
     if (static_cast<int64_t>(u.size()) != B * units_)
         throw Error("oracle masks: " + std::to_string(u.size()) + " mask logits for " + std::to_string(B) + " samples of " +
                     std::to_string(units_) + " units");
     if (targets.dim(0) != B || targets.dim(1) != vit_.config().num_classes) throw Error("oracle masks: targets must be [B, classes]");
+    if (group && (group->tokens.dim(0) != group->targets.dim(0) || group->tokens.dim(0) % B != 0 || group->tokens.dim(0) < B ||
+                  group->targets.dim(1) != vit_.config().num_classes))
+        throw Error("oracle masks: a pseudo-group needs the same number (>= 1) of hosts for every sample, with [hosts, classes] targets");
     ensure(B);
     auto t0 = Clock::now();
     // Upload m = sigmoid(10 u) per site, [B * H] sample-major.
@@ -261,11 +278,20 @@ std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tens
     be.synchronize();
     timing_.inner_s += since(t0);
     t0 = Clock::now();
-    // The outer pass at the edited weights, then the first-order chain to u.
-    const std::vector<float> kl = pass(tokens, targets, opt_.temperature, weff_, grad_, 1.0f);
+    // The outer pass at the edited weights, then the first-order chain to u: on the sample's own
+    // image, or on its pseudo-group's other hosts.
     grad.assign(u.size(), 0.0f);
+    std::vector<float> kl;
+    if (group) {
+        group_.tokens = group->tokens;
+        group_.targets = group->targets;
+        shape_rows(group_, group->tokens.dim(0) / B);
+        kl = add_rows_term(group_, opt_.temperature, 1.0f, grad);
+    } else {
+        kl = pass(tokens, targets, opt_.temperature, weff_, grad_, 1.0f);
+    }
     int64_t off = 0;
-    for (size_t s = 0; s < sites_.size(); ++s) {
+    for (size_t s = 0; s < sites_.size() && !group; ++s) {
         const int64_t H = sites_[s].units, D = rep_[s].dim(2);
         const std::vector<float> g = grad_[s].download(), d = delta_[s].download();
         for (int64_t i = 0; i < B; ++i)
@@ -286,12 +312,12 @@ std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tens
 }
 
 std::vector<float> OracleMasker::optimize(const Tensor& tokens, const Tensor& targets, std::vector<float>& u,
-                                          const OracleAnchor* anchor) {
+                                          const OracleAnchor* anchor, const OracleGroup* group) {
     std::vector<float> sq(u.size(), 0.0f), grad, kl;
     g0_.clear();
     loc_for_ = nullptr;
     for (int k = 0; k < opt_.outer_steps; ++k) {
-        kl = outer_gradient(tokens, targets, u, grad, true, anchor);
+        kl = outer_gradient(tokens, targets, u, grad, true, anchor, group);
         const auto t0 = Clock::now();
         // torch.optim.RMSprop(lr, alpha 0.99, eps 1e-8), on the host: u is small.
         for (size_t i = 0; i < u.size(); ++i) {

@@ -30,6 +30,8 @@ struct MetaTrainOptions {
     int cutmix_min = 2;        // rectangle sides, in patches
     int cutmix_max = 4;
     int locality_images = 8;   // R: unrelated images of the locality term (oracle.locality > 0)
+    int pseudo_group = 0;      // G >= 2: each pseudo-failure's paste also lands on G - 1 other images
+                               // of its class, where the outer KL is taken (0 or 1: off)
     int distill_steps = 3;     // hypernetwork steps per batch
     double lr = 1e-4;          // hypernetwork RMSprop peak lr (cosine schedule to 0)
     int64_t iterations = 1000; // the schedule's length
@@ -69,6 +71,10 @@ struct MetaBatch {
     std::vector<float> u0;             // initial mask logits [B * units], U[-1, 1]
     std::vector<size_t> locality;      // R images of the locality term (when it is on), shared by all rows
     std::vector<float> locality_x;     // [R, C, H, W] their model inputs
+    // Pseudo-groups (pseudo_group = G >= 2): G - 1 further hosts of each image i's class, sample-
+    // major, each with image i's rectangle pasted from the same donor.
+    std::vector<size_t> group;          // [B * (G - 1)] indices
+    std::vector<float> group_mixed, group_clean;  // [B * (G - 1), C, H, W]
 };
 
 class MetaTrainer {
@@ -76,9 +82,10 @@ public:
     // image(k): the model input ([C, H, W], normalized) of image k; pool: the indices allowed
     // (held-out images already removed by the caller). The hypernetwork's sites must be `sites`.
     // across: the processes sharing each batch (null: this one alone); each needs a row, so
-    // options.batch >= across->size().
+    // options.batch >= across->size(). label(k): the class of image k (needed by pseudo-groups).
     MetaTrainer(const Vit& vit, std::vector<EditSite> sites, Hypernet& hypernet, MetaTrainOptions options,
-                std::function<std::vector<float>(size_t)> image, std::vector<size_t> pool, Collective* across = nullptr);
+                std::function<std::vector<float>(size_t)> image, std::vector<size_t> pool, Collective* across = nullptr,
+                std::function<int64_t(size_t)> label = nullptr);
 
     const MetaTrainOptions& options() const { return opt_; }
     const OracleMasker& masker() const { return masker_; }
@@ -98,8 +105,11 @@ public:
         Tensor tokens, targets;
         std::vector<float> features, kl_before;
         OracleAnchor anchor;  // the locality images' tokens and original softmax (term on)
+        OracleGroup group;    // the pseudo-groups' other hosts (pseudo_group >= 2)
     };
     Prepared prepare(const MetaBatch& batch);
+    // softmax(logits / temperature) per row, on the backend [n, K].
+    Tensor soft_targets(const Tensor& logits, double temperature) const;
     std::vector<std::vector<float>> label_masks(const std::vector<float>& u, int64_t batch) const;
 
 private:
@@ -110,6 +120,8 @@ private:
     std::function<std::vector<float>(size_t)> image_;
     std::vector<size_t> pool_;
     Collective* across_;
+    std::function<int64_t(size_t)> label_of_;
+    std::vector<std::vector<size_t>> by_class_;  // the pool per class (pseudo-groups)
     OracleMasker masker_;
     MetaTiming timing_;
 };

@@ -15,6 +15,13 @@
 // first-order way; the R images run once per sample, in one batch of B * R rows whose site
 // weights are each sample's edited ones repeated R times.
 //
+// Pseudo-groups (an OracleGroup of G other hosts per sample: the same CutMix paste on other
+// images of the sample's class) move the outer KL off the edited image: sample i's outer objective
+// takes mean_g T^2 KL(target_ig || softmax(f_{W + delta (.) m_i}(x_ig) / T)) over its G hosts
+// instead of KL_i, while the inner edit still runs on sample i alone — a mask is rewarded for
+// fixing the failure's kind, not the one image (what GR measures). Same first-order chain, one
+// batch of B * G rows.
+//
 // The samples of a batch share nothing but the base weights, so they run as ONE batch: every
 // edit site gets per-sample weights [B, H, D] (BlockParams with per-sample FFN weights), every
 // pass runs only the blocks from the lowest site up, from the frozen prefix the caller computed
@@ -46,6 +53,12 @@ struct OracleAnchor {
     Tensor tokens, targets;
 };
 
+// Pseudo-groups: the G other hosts of every sample, sample-major: their tokens entering the lowest
+// site block [B * G, T, D] and their soft targets [B * G, K] (temperature T, like the samples').
+struct OracleGroup {
+    Tensor tokens, targets;
+};
+
 struct OracleTiming {
     double inner_s = 0;   // inner edit passes
     double outer_s = 0;   // the outer pass, the host reduction and the mask update
@@ -66,15 +79,17 @@ public:
     // targets: [B, K] probabilities on the same backend. u: [B * units_per_sample()] mask logits,
     // sample-major, sites in order, units in order; updated in place by outer_steps RMSprop steps
     // (state from zero). Returns KL_i after the inner edit at the last outer step.
-    // With options().locality > 0 the locality term on `anchor` joins the objective.
+    // With options().locality > 0 the locality term on `anchor` joins the objective; with a
+    // `group` the outer KL is its hosts' mean instead of the sample's own.
     std::vector<float> optimize(const Tensor& tokens, const Tensor& targets, std::vector<float>& u,
-                                const OracleAnchor* anchor = nullptr);
+                                const OracleAnchor* anchor = nullptr, const OracleGroup* group = nullptr);
 
     // One outer gradient at u: grad = d/du [KL_i(after the inner edit) + lambda * mean(m_i)
-    // (+ mu * mean_r locality KL_ir)] for every sample (same layout as u). Returns KL_i after the
-    // inner edit.
+    // (+ mu * mean_r locality KL_ir)] for every sample (same layout as u), KL_i replaced by
+    // mean_g KL_ig with a group. Returns that outer KL per sample.
     std::vector<float> outer_gradient(const Tensor& tokens, const Tensor& targets, const std::vector<float>& u,
-                                      std::vector<float>& grad, const OracleAnchor* anchor = nullptr);
+                                      std::vector<float>& grad, const OracleAnchor* anchor = nullptr,
+                                      const OracleGroup* group = nullptr);
     // Per sample, mean_r KL_ir of the last outer gradient that had the locality term (else empty).
     const std::vector<float>& last_locality() const { return locality_kl_; }
 
@@ -88,11 +103,22 @@ private:
     // After a pass: delta -= eta g and Weff -= eta g (.) m (so Weff = W + delta (.) m throughout).
     void inner_update(const std::vector<Tensor>& g);
     std::vector<float> outer_gradient(const Tensor& tokens, const Tensor& targets, const std::vector<float>& u,
-                                      std::vector<float>& grad, bool reuse_first, const OracleAnchor* anchor);
+                                      std::vector<float>& grad, bool reuse_first, const OracleAnchor* anchor,
+                                      const OracleGroup* group);
     // Forward from the prefix (tokens [N, T, D]) at per-row site weights `weff` ([N, H, D] unit-
     // major), T^2 KL per row at temperature T, and grad_scale * dKL/dWeff per site into `grad`.
     std::vector<float> pass(const Tensor& tokens, const Tensor& targets, float T, const std::vector<Tensor>& weff,
                             const std::vector<Tensor>& grad, float grad_scale);
+    // Rows that each sample's edited weights evaluate: R per sample, sample-major.
+    struct SampleRows {
+        Tensor tokens, targets;                // [B * R, T, D], [B * R, K]
+        std::vector<Tensor> weff, grad;        // per site [B * R, H, D]
+        int64_t per_sample = 0;                // R
+    };
+    void shape_rows(SampleRows& rows, int64_t per_sample);
+    // weight * mean over each sample's rows of T^2 KL at its edited weights W + delta_i (.) m_i:
+    // the first-order gradient of each sample's mask added into `grad`; returns the per-sample mean KL.
+    std::vector<float> add_rows_term(SampleRows& rows, float temperature, float weight, std::vector<float>& grad);
     // The locality term's first-order gradient of each sample's mask, added into `grad`.
     void add_locality(const OracleAnchor& anchor, std::vector<float>& grad);
 
@@ -108,9 +134,9 @@ private:
     int64_t batch_ = 0;
     std::vector<Tensor> rep_, weff_, delta_, grad_, mask_;  // per site, [B, H, D] unit-major / [B*H]
     std::vector<Tensor> g0_;  // the base-weight gradient, reused across one optimize()'s outer steps
-    std::vector<Tensor> loc_weff_, loc_grad_;  // per site, [B * R, H, D]: the locality batch's weights
-    Tensor loc_tokens_, loc_targets_;          // the anchor repeated B times
-    const OracleAnchor* loc_for_ = nullptr;    // the anchor loc_tokens_ holds (within one optimize)
+    SampleRows loc_;                           // the anchor repeated B times
+    const OracleAnchor* loc_for_ = nullptr;    // the anchor loc_ holds (within one optimize)
+    SampleRows group_;                         // the pseudo-groups' hosts
     std::vector<float> locality_kl_;
     OracleTiming timing_;
 };
