@@ -103,7 +103,7 @@ void add_chain_options(po::options_description& desc) {
                                               "); editors take lr, steps, stop_loss").c_str())
         ("sparsity", po::value<double>(), "the budget: fraction of the sites' neurons the edit may change (overrides the locator's "
                                           "sparsity=). Higher generalizes further, lower disturbs less: see the GR-LR curve in the README")
-        ("edit-blocks", po::value<std::string>(), "blocks whose fc1/fc2 are the edit sites, e.g. 7,8,9 (default: 3 blocks from floor(7*depth/12))")
+        ("edit-blocks", po::value<std::string>(), "blocks whose fc1/fc2 are the edit sites, e.g. 7,8,9 (default: the last 2 blocks of models up to 8 deep, else 3 from floor(7*depth/12))")
         ("config", po::value<std::string>(), "chain config file (INI: [locator] name=.. key=.., [editor] ..., [sites] blocks=..)");
 }
 

@@ -199,9 +199,14 @@ def edit_command(a):
     depth = 0
     while f"blocks.{depth}.norm1.weight" in w:
         depth += 1
-    count = min(3, max(1, depth - 1))  # vitedit's default edit blocks
-    first = max(min(7 * depth // 12, depth - 1 - count), 0)
-    sites = [f"blocks.{b}.mlp.{fc}.weight" for b in range(first, first + count) for fc in ("fc1", "fc2")]
+    # vitedit's default edit blocks: the last two of models up to 8 deep, else three from 7*depth/12
+    if 2 <= depth <= 8:
+        blocks = [depth - 2, depth - 1]
+    else:
+        count = min(3, max(1, depth - 1))
+        first = max(min(7 * depth // 12, depth - 1 - count), 0)
+        blocks = list(range(first, first + count))
+    sites = [f"blocks.{b}.mlp.{fc}.weight" for b in blocks for fc in ("fc1", "fc2")]
     for s in sites:
         w[s].requires_grad_(True)
     fwd = lambda ws, x: vit_forward(ws, heads, eps, patch, x)

@@ -227,6 +227,15 @@ TEST_CASE("a replay anchor with a negative weight or other image shapes is refus
     CHECK(anchored.original_features().size() == 2u * static_cast<size_t>(f.cfg.dim));
 }
 
+TEST_CASE("default edit sites: the last two blocks of shallow models, the paper's three of deeper ones", "[edit][sites]") {
+    CHECK(default_edit_blocks(6) == std::vector<int>{4, 5});
+    CHECK(default_edit_blocks(8) == std::vector<int>{6, 7});
+    CHECK(default_edit_blocks(2) == std::vector<int>{0, 1});
+    CHECK(default_edit_blocks(1) == std::vector<int>{0});
+    CHECK(default_edit_blocks(12) == std::vector<int>{7, 8, 9});
+    CHECK(default_edit_blocks(24) == std::vector<int>{14, 15, 16});
+}
+
 TEST_CASE("FT-L1 and FT-L2 equal a LibTorch replay: penalty, an SGD first step, then RMSprop", "[edit][ft]") {
     Fixture f;
     for (int p : {1, 2}) {

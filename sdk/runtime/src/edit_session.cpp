@@ -11,6 +11,9 @@
 namespace vitedit {
 
 std::vector<int> default_edit_blocks(int depth) {
+    // Shallow models: the last two blocks. On the bundled 6-block model blocks 4,5 gave every
+    // locator a higher GR at a higher LR than the paper's 2,3,4 (docs/bundle.md, "Sites").
+    if (depth >= 2 && depth <= kShallowDepth) return {depth - 2, depth - 1};
     const int count = std::min(3, std::max(1, depth - 1));
     int first = 7 * depth / 12;
     first = std::min(first, depth - 1 - count);  // at least one block above the sites

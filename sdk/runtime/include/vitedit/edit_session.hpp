@@ -22,8 +22,10 @@ struct EditSite {
     int64_t rows = 0, cols = 0, units = 0;
 };
 
-// Three consecutive blocks starting at floor(7*depth/12), moved down so at least one block
-// follows them (7,8,9 for 12 blocks); fewer when the model is shallower.
+// Models of at most kShallowDepth blocks: their last two (4,5 for 6 blocks: measured best on
+// the bundled model). Deeper ones: the paper's three consecutive blocks from floor(7*depth/12),
+// moved down so at least one block follows them (7,8,9 for 12 blocks; not measured here).
+constexpr int kShallowDepth = 8;
 std::vector<int> default_edit_blocks(int depth);
 // fc1 (neuron rows) and fc2 (neuron columns) of each block: the paper's sites.
 std::vector<EditSite> ffn_sites(const VitConfig& cfg, const std::vector<int>& blocks);
