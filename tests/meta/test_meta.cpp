@@ -612,6 +612,13 @@ TEST_CASE("the hypernet locator uses a matching checkpoint and refuses others, s
         for (size_t s = 0; s < sc.size(); ++s) CHECK(rel_diff(mean_single[s], avg[s]) < 1e-6);
         CHECK(binarize_top_fraction(mean_single, 0.25) == mask);
     }
+    // The saliency blend h^(1-a) s^a: a = 0 is the hypernetwork alone, a = 1 the saliency locator's
+    // ranking (the geometric blend of a score with itself); outside [0, 1] refused.
+    CHECK(locate("hypernet:checkpoint=" + good + ",sparsity=0.25,saliency=0") == mask);
+    const auto sal = locate("saliency:sparsity=0.25");
+    CHECK(locate("hypernet:checkpoint=" + good + ",sparsity=0.25,saliency=1") == sal);
+    REQUIRE(sal != mask);  // (so the two checks above tell the endpoints apart)
+    REQUIRE_THROWS_WITH(locate("hypernet:checkpoint=" + good + ",saliency=1.5"), Catch::Contains("saliency"));
     REQUIRE_THROWS_WITH(locate("hypernet:checkpoint=" + foreign), Catch::Contains("another model"));
     REQUIRE_THROWS_WITH(locate("hypernet:checkpoint=" + wrong_sites), Catch::Contains("other edit sites"));
     // Default path: beside the model file; missing -> how to make one.

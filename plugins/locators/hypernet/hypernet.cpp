@@ -3,12 +3,16 @@
 // CLS features of the edit images, and returns the mask scores averaged over the images (the host
 // binarizes them at the budget `sparsity`).
 //
-// Option: checkpoint=PATH (default: the model file with .safetensors replaced by
-// .hypernet.safetensors).
+// Options: checkpoint=PATH (default: the model file with .safetensors replaced by
+// .hypernet.safetensors); saliency=α in [0, 1] (default 0): blend with the `saliency` scores as
+// h^(1-α) · s^α per unit — the hypernetwork knows what kind of neuron generalizes but not the
+// edit's label, the gradient knows the label; the geometric blend keeps each one's scale out of it.
+#include <cmath>
 #include <filesystem>
 
 #include "vitedit/hypernet.hpp"
 #include "vitedit/plugin_author.hpp"
+#include "vitedit/saliency_scores.hpp"
 
 namespace {
 
@@ -20,7 +24,8 @@ std::string default_checkpoint(const std::string& model_path) {
 }
 
 struct HypernetLocator : vitedit::author::Locator {
-    explicit HypernetLocator(vitedit::author::Options& o) : checkpoint_(o.text("checkpoint", "")) {}
+    explicit HypernetLocator(vitedit::author::Options& o)
+        : checkpoint_(o.text("checkpoint", "")), blend_(o.number("saliency", 0.0, 0.0, 1.0)) {}
 
     void locate(vitedit::author::Session& s, Scores& scores, bool& binary) override {
         std::string path = checkpoint_;
@@ -56,14 +61,25 @@ struct HypernetLocator : vitedit::author::Locator {
             for (int64_t i = 0; i < n; ++i)
                 for (size_t h = 0; h < H; ++h) scores[k][h] += out[k][i * H + h] / static_cast<float>(n);
         }
+        if (blend_ > 0) {
+            Scores sal(scores.size());
+            for (size_t k = 0; k < scores.size(); ++k) sal[k].resize(scores[k].size());
+            vitedit::author::saliency_scores(s, sal, true);
+            for (size_t k = 0; k < scores.size(); ++k)
+                for (size_t h = 0; h < scores[k].size(); ++h)
+                    scores[k][h] = static_cast<float>(std::exp((1.0 - blend_) * std::log(std::max(scores[k][h], 1e-30f)) +
+                                                               blend_ * std::log(std::max(sal[k][h], 1e-30f))));
+        }
         binary = false;
     }
 
     std::string checkpoint_, loaded_;
+    double blend_;
     std::unique_ptr<vitedit::Hypernet::File> file_;
 };
 
 }  // namespace
 VITEDIT_DEFINE_LOCATOR(HypernetLocator, "hypernet",
-                       "meta-learned hypernetwork (vitedit meta-train) scoring neurons from the edit images' features (option: checkpoint)",
+                       "meta-learned hypernetwork (vitedit meta-train) scoring neurons from the edit images' features "
+                       "(options: checkpoint, saliency = blend weight of the saliency scores)",
                        "1.0")
