@@ -88,17 +88,18 @@ std::string companion_path(const std::string& path, const std::string& suffix) {
     return path + suffix;
 }
 
-std::string default_locator(const std::string& model_path) {
-    const std::string hyper = companion_path(model_path, ".hypernet.safetensors");
+std::string default_locator(const std::string&) { return std::string("saliency:sparsity=") + kDefaultSparsity; }
+
+bool has_hypernet(const std::string& model_path) {
     boost::system::error_code ec;
-    const bool have = boost::filesystem::exists(hyper, ec);
-    return std::string(have ? "hypernet" : "saliency") + ":sparsity=" + kDefaultSparsity;
+    return boost::filesystem::exists(companion_path(model_path, ".hypernet.safetensors"), ec);
 }
 
 void add_chain_options(po::options_description& desc) {
     desc.add_options()
-        ("locator", po::value<std::string>(), (std::string("where to edit: NAME[:key=val,...] (default: hypernet where MODEL.hypernet.safetensors exists, "
-                                                           "else saliency; sparsity ") + kDefaultSparsity + "); every locator takes sparsity (fraction of site neurons kept) and seed").c_str())
+        ("locator", po::value<std::string>(), (std::string("where to edit: NAME[:key=val,...] (default: saliency, sparsity ") + kDefaultSparsity +
+                                                           ", the best measured; hypernet uses MODEL.hypernet.safetensors); every locator takes "
+                                                           "sparsity (fraction of site neurons kept) and seed").c_str())
         ("editor", po::value<std::string>(), (std::string("how to edit: NAME[:key=val,...] (default ") + kDefaultEditor +
                                               "); editors take lr, steps, stop_loss").c_str())
         ("sparsity", po::value<double>(), "the budget: fraction of the sites' neurons the edit may change (overrides the locator's "

@@ -157,7 +157,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     const bool methods_from_protocol = std::any_of(applied.begin(), applied.end(), [](const std::string& w) {
         return w.rfind("--locator=", 0) == 0 || w.rfind("--baseline=", 0) == 0;
     });
-    const bool have_hypernet = default_locator(model_path).rfind("hypernet", 0) == 0;
+    const bool have_hypernet = has_hypernet(model_path);
 
     eval::BenchmarkFolders folders;
     if (vm.count("bench")) {

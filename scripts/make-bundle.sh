@@ -21,6 +21,10 @@ H=samples/models
 SHIPPED=${SHIPPED:-locality}
 # The variants beside the shipped one, each its own bench method (hypernet', hypernet'').
 variants() { for v in plain locality groups; do [ $v = "$SHIPPED" ] || printf -- '--locator hypernet:checkpoint=%s ' "$H/vit-fmnist.hypernet-$v.safetensors"; done; }
+# Meta-training on one thread: the checkpoints were made that way (another thread count sums in
+# another order, so the bits differ).
+meta() { OMP_NUM_THREADS=1 $V meta-train --model $M --data fmnist:train --iterations "${META_ITERATIONS:-1500}" \
+           --edit-lr "${META_EDIT_LR:-1e-2}" --lr "${META_LR:-1e-3}" "$@"; }
 # Two OpenMP threads that sleep instead of spinning when they wait: far faster on a shared machine.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 steps=("$@")
@@ -40,10 +44,7 @@ for step in "${steps[@]}"; do
       $V bench-data --model $M --out samples/bench-unseen --seed 0 --max-group 30 --typical 2000 --sensitive 300 \
         --renderings upside-down,noisy,blurred --no-natural ;;
     meta-train)
-      # The default sites (fc1/fc2 of blocks 4,5). One thread: the checkpoints were made that way
-      # (another thread count sums in another order, so the bits differ; the results do not).
-      meta() { OMP_NUM_THREADS=1 $V meta-train --model $M --data fmnist:train --iterations "${META_ITERATIONS:-1500}" \
-                 --edit-lr "${META_EDIT_LR:-1e-2}" --lr "${META_LR:-1e-3}" "$@"; }
+      # The default sites (fc1/fc2 of blocks 4,5).
       meta --out $H/vit-fmnist.hypernet-plain.safetensors --seed 0                      # the paper's objective
       meta --out $H/vit-fmnist.hypernet-locality.safetensors --locality 1000 --seed 0   # + locality term
       meta --out $H/vit-fmnist.hypernet-groups.safetensors --pseudo-group 4 --seed 0    # pseudo-groups
@@ -74,25 +75,26 @@ for step in "${steps[@]}"; do
           --locator hypernet:checkpoint=$H234 --locator saliency --json docs/results/$b-default-blocks234.json
       done ;;
     levers)
-      # The seed spread of meta-training (the plain objective, seeds 1 and 2 beside the shipped 0),
-      # GR against the number of edit images, and the replay anchor with every locator.
-      for sd in 1 2; do
-        OMP_NUM_THREADS=1 $V meta-train --model $M --data fmnist:train --iterations "${META_ITERATIONS:-1500}" \
-          --edit-lr "${META_EDIT_LR:-1e-2}" --lr "${META_LR:-1e-3}" --seed $sd --out /tmp/vit-fmnist.hypernet-plain-s$sd.safetensors
-      done
-      mpirun --allow-run-as-root --oversubscribe -np 2 -x OMP_NUM_THREADS=1 $V bench --model $M --bench samples/bench \
-        --protocol default --seed 0 --locator hypernet:checkpoint=$H/vit-fmnist.hypernet-plain.safetensors \
-        --locator hypernet:checkpoint=/tmp/vit-fmnist.hypernet-plain-s1.safetensors \
-        --locator hypernet:checkpoint=/tmp/vit-fmnist.hypernet-plain-s2.safetensors --locator saliency \
-        --json docs/results/bench-default-seeds.json
+      # docs/bundle.md "Levers": the seed spread of meta-training (the plain objective, seeds 1 and 2
+      # beside the shipped 0), the sparsity weight lambda 0.3 and a deeper, wider hypernetwork (the
+      # capacity), all against saliency; GR against the number of edit images; the replay anchor.
+      T=${LEVERS_DIR:-/tmp/vitedit-levers}; mkdir -p $T
+      for sd in 1 2; do meta --seed $sd --out $T/plain-s$sd.safetensors; done
+      meta --seed 0 --lambda 0.3 --out $T/lambda03.safetensors
+      meta --seed 0 --hyper-depth 5 --hyper-mlp 192 --out $T/depth5.safetensors
+      lbench() { mpirun --allow-run-as-root --oversubscribe -np 2 -x OMP_NUM_THREADS=1 $V bench --model $M --bench samples/bench \
+                  --protocol default --seed 0 "$@"; }
+      lbench --locator hypernet:checkpoint=$H/vit-fmnist.hypernet-plain.safetensors \
+        --locator hypernet:checkpoint=$T/plain-s1.safetensors --locator hypernet:checkpoint=$T/plain-s2.safetensors \
+        --locator hypernet:checkpoint=$T/lambda03.safetensors --locator hypernet:checkpoint=$T/depth5.safetensors \
+        --locator saliency --json docs/results/bench-default-seeds.json
       for k in 2 3; do
-        mpirun --allow-run-as-root --oversubscribe -np 2 -x OMP_NUM_THREADS=1 $V bench --model $M --bench samples/bench \
-          --protocol default --seed 0 --edit-images $k --locator hypernet:checkpoint=$H/vit-fmnist.hypernet-$SHIPPED.safetensors \
-          --locator saliency --locator random --compare hypernet,saliency --json docs/results/bench-default-k$k.json
+        lbench --edit-images $k --locator hypernet:checkpoint=$H/vit-fmnist.hypernet-locality.safetensors \
+          --locator hypernet:checkpoint=$H/vit-fmnist.hypernet-plain.safetensors --locator saliency --locator random \
+          --json docs/results/bench-default-k$k.json
       done
-      mpirun --allow-run-as-root --oversubscribe -np 2 -x OMP_NUM_THREADS=1 $V bench --model $M --bench samples/bench \
-        --protocol default --seed 0 --replay 16 --replay-weight 1 --locator hypernet:checkpoint=$H/vit-fmnist.hypernet-$SHIPPED.safetensors \
-        --locator saliency --locator random --compare hypernet,saliency --json docs/results/bench-default-replay16.json ;;
+      lbench --replay 16 --replay-weight 10 --locator hypernet:checkpoint=$H/vit-fmnist.hypernet-locality.safetensors \
+        --locator saliency --json docs/results/bench-default-replay16.json ;;
     *) echo "unknown step '$step' (train, bench-data, meta-train, bench, blocks234, levers)"; exit 2 ;;
   esac
 done
