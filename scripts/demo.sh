@@ -29,6 +29,13 @@ $V edit --model "$M" --image "$img" --label "$label" --patch out/demo.vtp \
   --locality-sensitive "$B/locality-sensitive" --drawdown fmnist:test
 
 echo
+echo "== 2b. the same failure kind edited from three of its images (the loss over all three): an edit"
+echo "       learns the kind better from several examples, and moves more of the model's other answers"
+$V edit --model "$M" --image "${imgs[0]}" --image "${imgs[1]}" --image "${imgs[2]}" --label "$label" \
+  --out out/demo-3images.safetensors --generalization "$B/groups/$group" --locality "$B/locality-typical" \
+  --locality-sensitive "$B/locality-sensitive"
+
+echo
 echo "== 3. the patch applies to the bundled model only, and the patched model gets the image right"
 $V apply --model "$M" --patch out/demo.vtp --out out/demo-edited.safetensors
 $V predict --model out/demo-edited.safetensors --image "$img"

@@ -140,6 +140,18 @@ void reference_outer(const Model& m, const std::vector<EditSite>& sites, const O
     }
 }
 
+// The oracle options of the gradient checks: an inner step large enough that delta matters at
+// this scale, and every weight away from its default.
+OracleOptions oracle_test_options(float locality) {
+    OracleOptions o;
+    o.inner_steps = 3;
+    o.edit_lr = 0.05f;
+    o.lambda = 0.7f;
+    o.temperature = 2.0f;
+    o.locality = locality;
+    return o;
+}
+
 }  // namespace
 
 TEST_CASE("oracle-mask outer gradient equals LibTorch autograd of the same procedure", "[meta][oracle]") {
@@ -148,11 +160,7 @@ TEST_CASE("oracle-mask outer gradient equals LibTorch autograd of the same proce
     // Sites below the last block (which then runs for the CLS row only), and in it.
     const std::vector<int> blocks = GENERATE(std::vector<int>{1, 2}, std::vector<int>{2, 3});
     const auto sites = ffn_sites(m.cfg, blocks);
-    OracleOptions o;
-    o.inner_steps = 3;
-    o.edit_lr = 0.05f;  // large enough that delta matters at this scale
-    o.lambda = 0.7f;
-    o.temperature = 2.0f;
+    const OracleOptions o = oracle_test_options(0.0f);
     OracleMasker masker(vit, sites, o);
     REQUIRE(masker.lowest_block() == blocks[0]);
     const int64_t B = 3, U = masker.units_per_sample(), K = m.cfg.num_classes;
@@ -218,12 +226,7 @@ TEST_CASE("oracle-mask locality term's gradient equals LibTorch autograd", "[met
     Vit vit(g_be, m.cfg, m.weights);
     const std::vector<int> blocks = GENERATE(std::vector<int>{1, 2}, std::vector<int>{2, 3});
     const auto sites = ffn_sites(m.cfg, blocks);
-    OracleOptions o;
-    o.inner_steps = 3;
-    o.edit_lr = 0.05f;
-    o.lambda = 0.7f;
-    o.temperature = 2.0f;
-    o.locality = 3.0f;
+    const OracleOptions o = oracle_test_options(3.0f);
     OracleMasker masker(vit, sites, o);
     const int64_t B = 3, R = 2, U = masker.units_per_sample(), K = m.cfg.num_classes;
     const std::vector<float> images = random_images(B, 3), others = random_images(R, 8);
@@ -277,12 +280,7 @@ TEST_CASE("oracle-mask pseudo-group outer loss's gradient equals LibTorch autogr
     const float mu = GENERATE(0.0f, 3.0f);
     INFO("locality weight " << mu);
     const auto sites = ffn_sites(m.cfg, blocks);
-    OracleOptions o;
-    o.inner_steps = 3;
-    o.edit_lr = 0.05f;
-    o.lambda = 0.7f;
-    o.temperature = 2.0f;
-    o.locality = mu;
+    const OracleOptions o = oracle_test_options(mu);
     OracleMasker masker(vit, sites, o);
     const int64_t B = 3, G = 2, R = 2, U = masker.units_per_sample(), K = m.cfg.num_classes;
     const std::vector<float> images = random_images(B, 3), hosts = random_images(B * G, 5), others = random_images(R, 8);
