@@ -239,6 +239,11 @@ int cmd_meta_train(const std::vector<std::string>& args) {
                   << "meta-training: " << opt.iterations << " iterations of " << opt.batch << " pseudo-failures, " << opt.oracle.outer_steps
                   << " outer x (" << opt.oracle.inner_steps << " inner + 1) passes each, " << opt.distill_steps
                   << " distillation steps, lr " << opt.lr << " (cosine), seed " << opt.seed << "\n";
+        if (opt.oracle.locality > 0)
+            info << "locality term: mu " << opt.oracle.locality << " on " << opt.locality_images << " unrelated images per iteration (locKL)\n";
+        if (opt.pseudo_group >= 2)
+            info << "pseudo-groups of " << opt.pseudo_group << ": KL below is the outer KL on the " << opt.pseudo_group - 1
+                 << " other hosts of each paste (KL0: the edited image before its edit)\n";
         if (world.size() > 1)
             info << "data-parallel: " << world.size() << " MPI ranks, each with " << opt.batch / world.size() << "-"
                  << (opt.batch + world.size() - 1) / world.size() << " pseudo-failures of every batch; "
