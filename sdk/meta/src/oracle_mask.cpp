@@ -191,11 +191,17 @@ std::vector<float> OracleMasker::add_rows_term(SampleRows& rows, float temperatu
     std::vector<float> mean(static_cast<size_t>(B), 0.0f);
     for (int64_t i = 0; i < B; ++i)
         for (int64_t r = 0; r < R; ++r) mean[i] += kl[i * R + r] / static_cast<float>(R);
+    chain_to_masks(rows.grad, R, grad);
+    return mean;
+}
+
+void OracleMasker::chain_to_masks(const std::vector<Tensor>& g_eff, int64_t per_sample, std::vector<float>& grad) const {
     // d/dm_i = sum over the unit's row of (sum_r dKL_ir/dWeff) (.) delta_i.
+    const int64_t B = batch_, R = per_sample;
     int64_t off = 0;
     for (size_t s = 0; s < sites_.size(); ++s) {
         const int64_t H = sites_[s].units, D = rep_[s].dim(2);
-        const std::vector<float> g = rows.grad[s].download(), d = delta_[s].download();
+        const std::vector<float> g = g_eff[s].download(), d = delta_[s].download();
         for (int64_t i = 0; i < B; ++i)
             for (int64_t h = 0; h < H; ++h) {
                 const float* dr = &d[(i * H + h) * D];
@@ -208,7 +214,6 @@ std::vector<float> OracleMasker::add_rows_term(SampleRows& rows, float temperatu
             }
         off += H;
     }
-    return mean;
 }
 
 void OracleMasker::add_locality(const OracleAnchor& anchor, std::vector<float>& grad) {
@@ -289,20 +294,7 @@ std::vector<float> OracleMasker::outer_gradient(const Tensor& tokens, const Tens
         kl = add_rows_term(group_, opt_.temperature, 1.0f, grad);
     } else {
         kl = pass(tokens, targets, opt_.temperature, weff_, grad_, 1.0f);
-    }
-    int64_t off = 0;
-    for (size_t s = 0; s < sites_.size() && !group; ++s) {
-        const int64_t H = sites_[s].units, D = rep_[s].dim(2);
-        const std::vector<float> g = grad_[s].download(), d = delta_[s].download();
-        for (int64_t i = 0; i < B; ++i)
-            for (int64_t h = 0; h < H; ++h) {
-                const float* gr = &g[(i * H + h) * D];
-                const float* dr = &d[(i * H + h) * D];
-                double acc = 0;
-                for (int64_t c = 0; c < D; ++c) acc += static_cast<double>(gr[c]) * dr[c];
-                grad[i * units_ + off + h] = static_cast<float>(acc);
-            }
-        off += H;
+        chain_to_masks(grad_, 1, grad);
     }
     if (opt_.locality > 0 && anchor) add_locality(*anchor, grad);
     const double lam = static_cast<double>(opt_.lambda) / static_cast<double>(units_);

@@ -119,6 +119,9 @@ private:
     // weight * mean over each sample's rows of T^2 KL at its edited weights W + delta_i (.) m_i:
     // the first-order gradient of each sample's mask added into `grad`; returns the per-sample mean KL.
     std::vector<float> add_rows_term(SampleRows& rows, float temperature, float weight, std::vector<float>& grad);
+    // The first-order chain to the masks: per sample, sum over each unit's row of (the sum of its
+    // per_sample rows' dKL/dWeff in g_eff) (.) delta, added into `grad`.
+    void chain_to_masks(const std::vector<Tensor>& g_eff, int64_t per_sample, std::vector<float>& grad) const;
     // The locality term's first-order gradient of each sample's mask, added into `grad`.
     void add_locality(const OracleAnchor& anchor, std::vector<float>& grad);
 
