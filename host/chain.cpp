@@ -88,7 +88,7 @@ std::string companion_path(const std::string& path, const std::string& suffix) {
     return path + suffix;
 }
 
-std::string default_locator(const std::string&) { return std::string("saliency:sparsity=") + kDefaultSparsity; }
+std::string default_locator() { return std::string("saliency:sparsity=") + kDefaultSparsity; }
 
 bool has_hypernet(const std::string& model_path) {
     boost::system::error_code ec;
@@ -108,13 +108,13 @@ void add_chain_options(po::options_description& desc) {
         ("config", po::value<std::string>(), "chain config file (INI: [locator] name=.. key=.., [editor] ..., [sites] blocks=..)");
 }
 
-Chain read_chain(const po::variables_map& vm, const std::string& model_path) {
+Chain read_chain(const po::variables_map& vm) {
     Chain chain;
     if (vm.count("config")) read_ini(vm["config"].as<std::string>(), chain);
     if (vm.count("locator")) chain.locator = parse_plugin_spec(vm["locator"].as<std::string>(), "--locator");
     if (vm.count("editor")) chain.editor = parse_plugin_spec(vm["editor"].as<std::string>(), "--editor");
     if (chain.locator.name.empty()) {
-        PluginSpec d = parse_plugin_spec(default_locator(model_path), "default locator");
+        PluginSpec d = parse_plugin_spec(default_locator(), "default locator");
         for (auto& [k, v] : chain.locator.options) d.options[k] = v;  // [locator] keys without a name
         chain.locator = d;
     }

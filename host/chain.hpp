@@ -16,7 +16,7 @@ namespace vitedit::cli {
 // `--locator hypernet` uses MODEL.hypernet.safetensors (made by `vitedit meta-train`).
 constexpr const char* kDefaultSparsity = "0.05";
 constexpr const char* kDefaultEditor = "rmsprop";
-std::string default_locator(const std::string& model_path);
+std::string default_locator();
 // Whether MODEL.hypernet.safetensors exists (the protocols' `hypernet` method needs it).
 bool has_hypernet(const std::string& model_path);
 // PATH without its ".safetensors" extension, plus `suffix`: where companion files of a model live
@@ -34,7 +34,7 @@ void add_chain_options(po::options_description& desc);
 //   [locator]           [editor]          [sites]
 //   name = saliency     name = rmsprop    blocks = 7,8,9
 //   sparsity = 0.1      lr = 1e-4
-Chain read_chain(const po::variables_map& vm, const std::string& model_path);
+Chain read_chain(const po::variables_map& vm);
 // The INI text of a --config file (Boost.Program_options' config-file grammar: [section],
 // key = value, '#' comments) into `chain`; keys set there win over what `chain` holds. Errors
 // name `what` and the section.key.

@@ -204,7 +204,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     };
     std::vector<std::string> locator_texts;
     if (vm.count("locator")) locator_texts = vm["locator"].as<std::vector<std::string>>();
-    else if (!vm.count("baseline")) locator_texts.push_back(default_locator(model_path));
+    else if (!vm.count("baseline")) locator_texts.push_back(default_locator());
     for (const auto& text : locator_texts) {
         const PluginSpec l = parse_plugin_spec(text, "--locator");
         if (l.name == "hypernet" && methods_from_protocol && !have_hypernet) {

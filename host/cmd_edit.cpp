@@ -128,7 +128,7 @@ int cmd_edit(const std::vector<std::string>& args) {
         auto x = to_model_input(load_image(paths[i]), cfg);
         chw.insert(chw.end(), x.begin(), x.end());
     }
-    const Chain chain = read_chain(vm, model_path);
+    const Chain chain = read_chain(vm);
     const auto blocks = chain.edit_blocks.empty() ? default_edit_blocks(cfg.depth) : chain.edit_blocks;
     const std::vector<EditSite> sites = ffn_sites(cfg, blocks);
     std::vector<std::string> site_names;

@@ -41,6 +41,22 @@ MetaBatch rows_of(const MetaBatch& mb, RowShare s, size_t per_image, size_t unit
     return out;
 }
 
+// softmax(logits / temperature) per row, in double on the host (the targets are few), back on the
+// logits' backend.
+Tensor soft_targets(Backend& be, const Tensor& logits, double temperature) {
+    const int64_t n = logits.dim(0), K = logits.dim(1);
+    std::vector<float> p = logits.download();
+    const double invT = 1.0 / temperature;
+    for (int64_t i = 0; i < n; ++i) {
+        float* l = &p[i * K];
+        const double mx = *std::max_element(l, l + K);
+        double z = 0;
+        for (int64_t k = 0; k < K; ++k) z += std::exp((l[k] - mx) * invT);
+        for (int64_t k = 0; k < K; ++k) l[k] = static_cast<float>(std::exp((l[k] - mx) * invT) / z);
+    }
+    return be.from_host({n, K}, p);
+}
+
 }  // namespace
 
 void cutmix_paste(float* dst, const float* src, int channels, int height, int width, int patch, const PatchRect& r) {
@@ -137,12 +153,15 @@ MetaBatch MetaTrainer::draw(int64_t iteration) const {
     const size_t per = static_cast<size_t>(cfg.in_chans) * cfg.image_h() * cfg.image_w();
     mb.clean.resize(per * B);
     mb.mixed.resize(per * B);
+    std::vector<std::vector<float>> donors;  // kept for the pseudo-groups' pastes
     for (int i = 0; i < B; ++i) {
-        const std::vector<float> a = image_(mb.images[i]), b = image_(mb.images[i + B]);
+        const std::vector<float> a = image_(mb.images[i]);
+        std::vector<float> b = image_(mb.images[i + B]);
         if (a.size() != per || b.size() != per) throw Error("meta-training: an image input has the wrong size");
         std::copy(a.begin(), a.end(), mb.clean.begin() + i * per);
         std::copy(a.begin(), a.end(), mb.mixed.begin() + i * per);
         cutmix_paste(&mb.mixed[i * per], b.data(), cfg.in_chans, cfg.image_h(), cfg.image_w(), cfg.patch, mb.rects[i]);
+        if (opt_.pseudo_group >= 2) donors.push_back(std::move(b));
     }
     {
         auto r = make_rng(opt_.seed, kMaskInit, static_cast<uint64_t>(iteration));
@@ -158,7 +177,7 @@ MetaBatch MetaTrainer::draw(int64_t iteration) const {
             const size_t host = mb.images[i], donor = mb.images[i + B];
             const auto& same = by_class_.at(static_cast<size_t>(label_of_(host)));
             std::set<size_t> seen{host, donor};
-            const std::vector<float> d = image_(donor);
+            const std::vector<float>& d = donors[static_cast<size_t>(i)];
             size_t got = 0;
             for (int tries = 0; got < others && tries < 64 * opt_.pseudo_group; ++tries) {
                 const size_t k = same[below(r, same.size())];
@@ -194,26 +213,12 @@ MetaBatch MetaTrainer::draw(int64_t iteration) const {
     return mb;
 }
 
-Tensor MetaTrainer::soft_targets(const Tensor& logits, double temperature) const {
-    const int64_t n = logits.dim(0), K = logits.dim(1);
-    std::vector<float> p = logits.download();
-    const double invT = 1.0 / temperature;
-    for (int64_t i = 0; i < n; ++i) {
-        float* l = &p[i * K];
-        const double mx = *std::max_element(l, l + K);
-        double z = 0;
-        for (int64_t k = 0; k < K; ++k) z += std::exp((l[k] - mx) * invT);
-        for (int64_t k = 0; k < K; ++k) l[k] = static_cast<float>(std::exp((l[k] - mx) * invT) / z);
-    }
-    return vit_.backend().from_host({n, K}, p);
-}
-
 MetaTrainer::Prepared MetaTrainer::prepare(const MetaBatch& mb) {
     Backend& be = vit_.backend();
     const int64_t B = static_cast<int64_t>(mb.rects.size());
     Prepared p;
     // Soft targets on the unmixed images, at temperature T.
-    p.targets = soft_targets(vit_.forward(vit_.upload_images(mb.clean, B)).logits, opt_.oracle.temperature);
+    p.targets = soft_targets(be, vit_.forward(vit_.upload_images(mb.clean, B)).logits, opt_.oracle.temperature);
     // The frozen prefix of the mixed images, and their base features and loss.
     p.tokens = vit_.forward_prefix(vit_.upload_images(mb.mixed, B), masker_.lowest_block());
     const Vit::Output o = vit_.forward_suffix(p.tokens, masker_.lowest_block());
@@ -221,13 +226,13 @@ MetaTrainer::Prepared MetaTrainer::prepare(const MetaBatch& mb) {
     p.kl_before = be.kl_div(o.logits, p.targets, opt_.oracle.temperature, nullptr, 1.0f);
     if (!mb.group.empty()) {
         const int64_t n = static_cast<int64_t>(mb.group.size());
-        p.group.targets = soft_targets(vit_.forward(vit_.upload_images(mb.group_clean, n)).logits, opt_.oracle.temperature);
+        p.group.targets = soft_targets(be, vit_.forward(vit_.upload_images(mb.group_clean, n)).logits, opt_.oracle.temperature);
         p.group.tokens = vit_.forward_prefix(vit_.upload_images(mb.group_mixed, n), masker_.lowest_block());
     }
     if (!mb.locality.empty()) {
         const int64_t R = static_cast<int64_t>(mb.locality.size());
         p.anchor.tokens = vit_.forward_prefix(vit_.upload_images(mb.locality_x, R), masker_.lowest_block());
-        p.anchor.targets = soft_targets(vit_.forward_suffix(p.anchor.tokens, masker_.lowest_block()).logits, 1.0);
+        p.anchor.targets = soft_targets(be, vit_.forward_suffix(p.anchor.tokens, masker_.lowest_block()).logits, 1.0);
     }
     return p;
 }

@@ -108,8 +108,6 @@ public:
         OracleGroup group;    // the pseudo-groups' other hosts (pseudo_group >= 2)
     };
     Prepared prepare(const MetaBatch& batch);
-    // softmax(logits / temperature) per row, on the backend [n, K].
-    Tensor soft_targets(const Tensor& logits, double temperature) const;
     std::vector<std::vector<float>> label_masks(const std::vector<float>& u, int64_t batch) const;
 
 private:
